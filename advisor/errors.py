@@ -1,0 +1,57 @@
+"""The one error hierarchy. No HTTP or terminal in it: the edges map these once."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AdvisorError(Exception):
+    """Base of every error the product raises on purpose."""
+
+
+class UnknownNameError(AdvisorError):
+    """A model, format, GPU or use case that the catalog does not know."""
+
+    def __init__(self, kind: str, value: str, accepted: Iterable[str], hint: str = "") -> None:
+        self.kind = kind
+        self.value = value
+        self.accepted = sorted(set(accepted))
+        self.closest = difflib.get_close_matches(value.lower(), self.accepted, n=1, cutoff=0.5)
+        message = f"unknown {kind} {value!r}"
+        if self.closest:
+            message += f" (did you mean {self.closest[0]!r}?)"
+        message += f"; accepted: {', '.join(self.accepted)}"
+        if hint:
+            message += f". {hint}"
+        super().__init__(message)
+
+
+class InvalidInputError(AdvisorError):
+    """A value out of range or a combination that cannot be served."""
+
+
+class ImportRejectedError(AdvisorError):
+    """A tool output file that cannot be ingested; the catalog was left unchanged."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class MissingFieldError(ImportRejectedError):
+    """A field the catalog needs that neither the file nor the flags provide."""
+
+    def __init__(self, path: str, field: str, flag: str) -> None:
+        super().__init__(path, f"the file does not say the {field}; pass {flag}")
+        self.field = field
+        self.flag = flag
+
+
+class ReadOnlyQueryError(AdvisorError):
+    """A statement that would change the catalog, sent to a read-only query."""
+
+
+class CatalogError(AdvisorError):
+    """The catalog file cannot be opened, migrated or built."""

@@ -1,0 +1,1 @@
+"""The catalog: a DuckDB file holding every measurement with its provenance. Owns all SQL."""

@@ -1,0 +1,1 @@
+"""Parsers that turn real tool output files into catalog batches."""

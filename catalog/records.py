@@ -1,0 +1,136 @@
+"""What an import writes: one source (an artefact) holding runs (configurations) and their rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from advisor.vocabulary import Format, Frozen, Strategy
+
+
+DecodeFlag = Literal["truncated", "suspect"]
+
+
+class SyncRow(Frozen):
+    use_case: str | None = Field(default=None, description="use case id, when it is one")
+    prefill_tokens: int = Field(gt=0, description="prompt tokens per request")
+    decode_tokens: int = Field(gt=0, description="output tokens per request (nominal)")
+    latency_s: float = Field(gt=0, description="end-to-end latency of one request, seconds")
+    published_queries_per_usd: float | None = Field(default=None, gt=0, description="as printed")
+    published_cost_reduction: float | None = Field(default=None, gt=0, description="as printed")
+    decode_flag: DecodeFlag | None = Field(
+        default=None, description="truncated: generation stopped before decode_tokens; suspect"
+    )
+
+
+class AsyncRow(Frozen):
+    use_case: str | None = Field(default=None, description="use case id, when it is one")
+    prefill_tokens: int = Field(gt=0, description="prompt tokens per request")
+    decode_tokens: int = Field(gt=0, description="output tokens per request (nominal)")
+    max_qps: float = Field(gt=0, description="highest request rate within the limits")
+    ttft_limit_ms: float | None = Field(default=None, gt=0, description="TTFT limit; None: none")
+    itl_limit_ms: float | None = Field(default=None, gt=0, description="ITL limit; None: none")
+    published_queries_per_usd: float | None = Field(default=None, gt=0, description="as printed")
+    published_speedup: float | None = Field(default=None, gt=0, description="as printed")
+    decode_flag: DecodeFlag | None = Field(default=None, description="see SyncRow.decode_flag")
+
+
+class Distribution(Frozen):
+    """Summary of one per-request metric over the successful requests."""
+
+    mean: float | None = Field(default=None, description="mean")
+    std: float | None = Field(default=None, ge=0, description="standard deviation")
+    min: float | None = Field(default=None, description="minimum")
+    p50: float | None = Field(default=None, description="median")
+    p90: float | None = Field(default=None, description="90th percentile")
+    p95: float | None = Field(default=None, description="95th percentile")
+    p99: float | None = Field(default=None, description="99th percentile")
+    max: float | None = Field(default=None, description="maximum")
+    count: int | None = Field(default=None, ge=0, description="number of samples")
+
+
+class LoadPoint(Frozen):
+    """One GuideLLM sub-benchmark. Distribution units are in the keys of `stats`."""
+
+    benchmark_index: int = Field(ge=0, description="position in the report")
+    strategy: Strategy = Field(description="load strategy")
+    target_rate: float | None = Field(default=None, gt=0, description="requests/s asked for")
+    target_concurrency: int | None = Field(default=None, gt=0, description="streams asked for")
+    achieved_rps: float | None = Field(default=None, ge=0, description="successful requests/s")
+    concurrency: float | None = Field(default=None, ge=0, description="mean requests in flight")
+    prompt_tokens_mean: float | None = Field(default=None, ge=0, description="prompt tokens")
+    output_tokens_mean: float | None = Field(default=None, ge=0, description="output tokens")
+    output_tokens_per_s: float | None = Field(default=None, ge=0, description="output tokens/s")
+    successful: int = Field(ge=0, description="successful requests")
+    errored: int = Field(ge=0, description="errored requests")
+    incomplete: int = Field(ge=0, description="requests cut off at the end")
+    duration_s: float | None = Field(default=None, ge=0, description="benchmark duration")
+    started_at: datetime | None = Field(default=None, description="UTC start")
+    stats: dict[str, Distribution] = Field(
+        default_factory=dict, description="ttft_ms, itl_ms, tpot_ms, latency_s"
+    )
+
+
+class AccuracyRow(Frozen):
+    suite: str = Field(min_length=1, description="benchmark suite, e.g. leaderboard_v1")
+    task: str = Field(min_length=1, description="task, or 'average' for a suite average")
+    metric: str = Field(min_length=1, description="metric name, e.g. acc_norm")
+    filter: str = Field(default="none", description="lm-eval filter")
+    n_shot: int | None = Field(default=None, ge=0, description="few-shot examples")
+    run_index: int | None = Field(default=None, gt=0, description="repetition, for repeated runs")
+    score: float = Field(description="score; percent when score_unit is pct")
+    score_unit: str = Field(default="pct", pattern="^(pct|raw)$", description="pct or raw")
+    stderr: float | None = Field(default=None, ge=0, description="standard error, same unit")
+    ci95_low_delta: float | None = Field(default=None, le=0, description="95% CI below score")
+    ci95_high_delta: float | None = Field(default=None, ge=0, description="95% CI above score")
+    n_samples: int | None = Field(default=None, ge=0, description="documents in the task")
+    n_samples_effective: int | None = Field(default=None, ge=0, description="documents scored")
+    limited: bool = Field(default=False, description="a --limit run: not the whole task")
+    task_version: str | None = Field(default=None, description="task version")
+    published_recovery_pct: float | None = Field(default=None, description="as printed")
+
+
+class RunRecord(Frozen):
+    label: str | None = Field(default=None, description="where in the source, e.g. table5")
+    model: str = Field(description="model id or alias")
+    format: Format = Field(description="quantization format")
+    method: str | None = Field(default=None, description="quantization algorithm, e.g. gptq")
+    gpu: str | None = Field(default=None, description="GPU id or alias")
+    gpu_count: int | None = Field(default=None, gt=0, description="GPUs serving the model")
+    use_case: str | None = Field(default=None, description="use case id")
+    prefill_tokens: int | None = Field(default=None, gt=0, description="nominal prompt tokens")
+    decode_tokens: int | None = Field(default=None, gt=0, description="nominal output tokens")
+    started_at: datetime | None = Field(default=None, description="UTC start")
+    args: dict[str, Any] = Field(default_factory=dict, description="tool arguments, as recorded")
+    sync: list[SyncRow] = Field(default_factory=list, description="synchronous results")
+    async_: list[AsyncRow] = Field(default_factory=list, description="asynchronous results")
+    load_points: list[LoadPoint] = Field(default_factory=list, description="GuideLLM benchmarks")
+    accuracy: list[AccuracyRow] = Field(default_factory=list, description="accuracy results")
+
+
+class SourceRecord(Frozen):
+    kind: str = Field(pattern="^(study|guidellm|lm-eval|profiler)$", description="artefact kind")
+    name: str = Field(min_length=1, description="short name shown in the views' source column")
+    uri: str = Field(min_length=1, description="where the artefact was read from")
+    sha256: str = Field(min_length=64, max_length=64, description="content hash")
+    tool: str | None = Field(default=None, description="tool that wrote it")
+    tool_version: str | None = Field(default=None, description="its version")
+    citation: str | None = Field(default=None, description="publication, for published data")
+    host: str | None = Field(default=None, description="host that imported it")
+    details: dict[str, Any] = Field(default_factory=dict, description="anything else recorded")
+
+
+class Batch(Frozen):
+    """Everything one artefact contributes; ingested in one transaction."""
+
+    source: SourceRecord
+    runs: list[RunRecord]
+
+
+class IngestResult(Frozen):
+    source_id: int = Field(description="id of the source row")
+    duplicate: bool = Field(description="the artefact was already in the catalog; nothing added")
+    runs: int = Field(ge=0, description="runs added")
+    rows: int = Field(ge=0, description="measurement rows added")

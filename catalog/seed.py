@@ -1,0 +1,220 @@
+"""Load the embedded study data (`data/`) into a catalog, idempotently.
+
+Reference tables are upserted; the study's measurements go through `store.ingest`, the same path
+as imported GuideLLM and lm-eval results, one source per published-table file.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import Any
+
+from advisor.vocabulary import Format
+from catalog.db import Connection, transaction
+from catalog.records import AccuracyRow, AsyncRow, Batch, RunRecord, SourceRecord, SyncRow
+from catalog.store import delete_source, ingest
+
+CITATION = (
+    "Kurtic, Marques, Pandit, Kurtz, Alistarh. \"Give Me BF16 or Give Me Death\"? "
+    "Accuracy-Performance Trade-Offs in LLM Quantization (Neural Magic / ISTA, 2024)"
+)
+STUDY_MODELS = {
+    "8b": "llama-3.1-8b-instruct",
+    "70b": "llama-3.1-70b-instruct",
+    "405b": "llama-3.1-405b-instruct",
+}
+# vLLM 0.6.1.post2 on Lambda Labs hosts, GuideLLM load generation (the study's section 5).
+STUDY_PERF_ARGS = {"engine": "vllm", "engine_version": "0.6.1.post2", "load_generator": "guidellm"}
+
+# (table, key columns, statement). Upserts keep user rows and rows that reference these.
+REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
+    ("formats.csv", "formats", ["format"]),
+    ("gpus.csv", "gpu_specs", ["gpu"]),
+    ("models.csv", "model_specs", ["model"]),
+    ("use_cases.csv", "use_cases", ["use_case"]),
+    ("price_lists.csv", "price_lists", ["price_list"]),
+    ("prices.csv", "prices", ["price_list", "gpu", "gpu_count"]),
+    ("aliases.csv", "aliases", ["kind", "alias"]),
+]
+
+
+def read_seed(name: str) -> tuple[bytes, list[dict[str, str]]]:
+    raw = resources.files("catalog.seed_data").joinpath(name).read_bytes()
+    return raw, list(csv.DictReader(io.StringIO(raw.decode())))
+
+
+def printed_number(text: str) -> float:
+    """A number as the study prints it: `1,403`, `20.2k` (thousands), `0.80`."""
+    text = text.replace(",", "").strip()
+    if text.endswith("k"):
+        return float(text[:-1]) * 1000
+    return float(text)
+
+
+def _opt(text: str, convert: Callable[[str], Any] = float) -> Any:
+    return convert(text) if text.strip() else None
+
+
+def _upsert(con: Connection, table: str, keys: list[str], rows: Iterable[dict[str, str]]) -> None:
+    for row in rows:
+        values: dict[str, Any] = {k: (v if v != "" else None) for k, v in row.items()}
+        if table == "model_specs":
+            values["origin"] = "seed"
+        columns = list(values)
+        updates = [c for c in columns if c not in keys]
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            + (
+                f" ON CONFLICT ({', '.join(keys)}) DO UPDATE SET "
+                + ", ".join(f"{c} = excluded.{c}" for c in updates)
+                if updates
+                else f" ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+            )
+        )
+        con.execute(statement, list(values.values()))
+
+
+def _source(name: str, raw: bytes, tables: str) -> SourceRecord:
+    return SourceRecord(
+        kind="study",
+        name=name,
+        uri=f"data/{name}",
+        sha256=hashlib.sha256(raw).hexdigest(),
+        citation=f"{CITATION}, {tables}",
+        host="embedded",
+        details={"transcribed_from": "../shared/seed (the study's text)", "tables": tables},
+    )
+
+
+def _use_case_tokens(con: Connection) -> dict[str, tuple[int, int, float | None, float | None]]:
+    rows = con.execute(
+        "SELECT use_case, prefill_tokens, decode_tokens, ttft_limit_ms, itl_limit_ms FROM use_cases"
+    ).fetchall()
+    return {r[0]: (int(r[1]), int(r[2]), r[3], r[4]) for r in rows}
+
+
+def sync_batch(con: Connection) -> Batch:
+    raw, rows = read_seed("study_sync.csv")
+    tokens = _use_case_tokens(con)
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        grouped[(row["table"], row["model"], row["gpu"], row["gpu_count"], row["format"])].append(row)
+    runs = []
+    for (table, model, gpu, count, fmt), cells in grouped.items():
+        runs.append(
+            RunRecord(
+                label=table,
+                model=STUDY_MODELS[model],
+                format=Format(fmt),
+                gpu=gpu,
+                gpu_count=int(count),
+                args=STUDY_PERF_ARGS,
+                sync=[
+                    SyncRow(
+                        use_case=c["use_case"],
+                        prefill_tokens=tokens[c["use_case"]][0],
+                        decode_tokens=tokens[c["use_case"]][1],
+                        latency_s=float(c["latency_s"]),
+                        published_queries_per_usd=printed_number(c["queries_per_usd"]),
+                        published_cost_reduction=_opt(c["published_cost_reduction"]),
+                        decode_flag=c["decode_flag"] or None,
+                    )
+                    for c in cells
+                ],
+            )
+        )
+    return Batch(source=_source("study_sync.csv", raw, "Table 5"), runs=runs)
+
+
+def async_batch(con: Connection) -> Batch:
+    raw, rows = read_seed("study_async.csv")
+    tokens = _use_case_tokens(con)
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        key = (row["table"], row["block"], row["model"], row["gpu"], row["gpu_count"], row["format"])
+        grouped[key].append(row)
+    runs = []
+    for (table, block, model, gpu, count, fmt), cells in grouped.items():
+        runs.append(
+            RunRecord(
+                label=f"{table}:{block}",
+                model=STUDY_MODELS[model],
+                format=Format(fmt),
+                gpu=gpu,
+                gpu_count=int(count),
+                args=STUDY_PERF_ARGS,
+                async_=[
+                    AsyncRow(
+                        use_case=c["use_case"],
+                        prefill_tokens=tokens[c["use_case"]][0],
+                        decode_tokens=tokens[c["use_case"]][1],
+                        max_qps=float(c["max_qps"]),
+                        ttft_limit_ms=tokens[c["use_case"]][2],
+                        itl_limit_ms=tokens[c["use_case"]][3],
+                        published_queries_per_usd=printed_number(c["queries_per_usd"]),
+                        published_speedup=_opt(c["published_speedup"]),
+                        decode_flag=c["decode_flag"] or None,
+                    )
+                    for c in cells
+                ],
+            )
+        )
+    return Batch(source=_source("study_async.csv", raw, "Table 6"), runs=runs)
+
+
+def accuracy_batch() -> Batch:
+    raw, rows = read_seed("study_accuracy.csv")
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        grouped[(row["table"], row["model"], row["format"], row["method"])].append(row)
+    runs = []
+    for (table, model, fmt, method), cells in grouped.items():
+        runs.append(
+            RunRecord(
+                label=table,
+                model=STUDY_MODELS[model],
+                format=Format(fmt),
+                method=method or None,
+                accuracy=[
+                    AccuracyRow(
+                        suite=c["suite"],
+                        task=c["task"],
+                        metric=c["metric"],
+                        n_shot=_opt(c["n_shot"], int),
+                        run_index=_opt(c["run"], int),
+                        score=float(c["score"]),
+                        ci95_low_delta=_opt(c["ci95_low_delta"]),
+                        ci95_high_delta=_opt(c["ci95_high_delta"]),
+                        published_recovery_pct=_opt(c["published_recovery_pct"]),
+                    )
+                    for c in cells
+                ],
+            )
+        )
+    return Batch(
+        source=_source("study_accuracy.csv", raw, "Tables 1, 2, 3, 7, 8, 10, 11, 12, 13"),
+        runs=runs,
+    )
+
+
+def load_seed(con: Connection, digest: str) -> None:
+    """Bring the embedded data up to date: one transaction, user imports untouched."""
+    with transaction(con):
+        for name, table, keys in REFERENCE_TABLES:
+            _upsert(con, table, keys, read_seed(name)[1])
+        for (source_id,) in con.execute("SELECT source_id FROM sources WHERE kind = 'study'").fetchall():
+            delete_source(con, int(source_id))
+    # Each study table is its own source and its own transaction, exactly like an import.
+    for batch in (sync_batch(con), async_batch(con), accuracy_batch()):
+        ingest(con, batch)
+    # Last: a build cut short is found stale and redone at the next open.
+    con.execute(
+        "INSERT INTO catalog_meta VALUES ('seed_digest', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [digest],
+    )

@@ -1,0 +1,1 @@
+"""The catalog's SQL statements, one file each, loaded by name."""

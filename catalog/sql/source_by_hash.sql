@@ -1,0 +1,1 @@
+SELECT source_id FROM sources WHERE sha256 = ?

@@ -1,0 +1,161 @@
+"""Write batches into the catalog: names resolved, references checked, one transaction each."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+from advisor.errors import UnknownNameError
+from catalog.db import Connection, transaction
+from catalog.records import Batch, IngestResult, RunRecord
+from catalog.sqlfiles import sql
+
+STAT_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "latency_s")
+
+
+class Names:
+    """Every accepted spelling of the catalog's models, GPUs and use cases."""
+
+    def __init__(self, con: Connection) -> None:
+        self._by_kind: dict[str, dict[str, str]] = {"model": {}, "gpu": {}, "use_case": {}}
+        for kind, alias, canonical in con.execute(sql("names")).fetchall():
+            self._by_kind[kind][alias] = canonical
+
+    def resolve(self, kind: str, value: str, hint: str = "") -> str:
+        found = self._by_kind[kind].get(value.strip().lower())
+        if found is None:
+            raise UnknownNameError(kind.replace("_", " "), value, self.canonical(kind), hint)
+        return found
+
+    def canonical(self, kind: str) -> list[str]:
+        return sorted(set(self._by_kind[kind].values()))
+
+    def accepted(self, kind: str) -> list[str]:
+        return sorted(self._by_kind[kind])
+
+
+def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:
+    """Run a file of several statements that share named parameters."""
+    for statement in text.split(";"):
+        body = "\n".join(
+            line for line in statement.splitlines() if not line.strip().startswith("--")
+        ).strip()
+        if body:
+            con.execute(body, {key: value for key, value in params.items() if f"${key}" in body})
+
+
+def delete_source(con: Connection, source_id: int) -> None:
+    execute_script(con, sql("delete_source"), {"source_id": source_id})
+
+
+def _json(value: dict[str, Any]) -> str | None:
+    return json.dumps(value, sort_keys=True, default=str) if value else None
+
+
+def _naive_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -> int:
+    model = names.resolve("model", run.model, "add it with `advisor catalog add-model CONFIG`")
+    gpu = names.resolve("gpu", run.gpu) if run.gpu is not None else None
+    use_case = names.resolve("use_case", run.use_case) if run.use_case is not None else None
+    row = con.execute(
+        sql("insert_run"),
+        [
+            source_id, run.label, model, run.format.value, run.method, gpu, run.gpu_count,
+            use_case, run.prefill_tokens, run.decode_tokens, _naive_utc(run.started_at),
+            _json(run.args),
+        ],
+    ).fetchone()
+    assert row is not None
+    run_id = int(row[0])
+    for s in run.sync:
+        con.execute(
+            sql("insert_sync"),
+            [
+                run_id, names.resolve("use_case", s.use_case) if s.use_case else None,
+                s.prefill_tokens, s.decode_tokens, s.latency_s, s.published_queries_per_usd,
+                s.published_cost_reduction, s.decode_flag,
+            ],
+        )
+    for a in run.async_:
+        con.execute(
+            sql("insert_async"),
+            [
+                run_id, names.resolve("use_case", a.use_case) if a.use_case else None,
+                a.prefill_tokens, a.decode_tokens, a.max_qps, a.ttft_limit_ms, a.itl_limit_ms,
+                a.published_queries_per_usd, a.published_speedup, a.decode_flag,
+            ],
+        )
+    for p in run.load_points:
+        point = con.execute(
+            sql("insert_benchmark"),
+            [
+                run_id, p.benchmark_index, p.strategy.value, p.target_rate, p.target_concurrency,
+                p.achieved_rps, p.concurrency, p.prompt_tokens_mean, p.output_tokens_mean,
+                p.output_tokens_per_s, p.successful, p.errored, p.incomplete, p.duration_s,
+                _naive_utc(p.started_at),
+            ],
+        ).fetchone()
+        assert point is not None
+        for metric, d in p.stats.items():
+            if metric not in STAT_METRICS:
+                raise ValueError(f"unknown distribution {metric!r}; accepted: {STAT_METRICS}")
+            con.execute(
+                sql("insert_latency_stat"),
+                [point[0], metric, d.mean, d.std, d.min, d.p50, d.p90, d.p95, d.p99, d.max,
+                 d.count],
+            )
+    for r in run.accuracy:
+        con.execute(
+            sql("insert_accuracy"),
+            [
+                run_id, r.suite, r.task, r.metric, r.filter, r.n_shot, r.run_index, r.score,
+                r.score_unit, r.stderr, r.ci95_low_delta, r.ci95_high_delta, r.n_samples,
+                r.n_samples_effective, r.limited, r.task_version, r.published_recovery_pct,
+            ],
+        )
+    return run_id
+
+
+def _row_count(run: RunRecord) -> int:
+    return len(run.sync) + len(run.async_) + len(run.load_points) + len(run.accuracy)
+
+
+def ingest(con: Connection, batch: Batch, *, replace: bool = False) -> IngestResult:
+    """Add one artefact's rows in a single transaction.
+
+    The same artefact (same content hash) twice adds nothing, unless `replace`, which swaps the
+    old rows for the new ones. Any error rolls the whole batch back.
+    """
+    src = batch.source
+    with transaction(con):
+        existing = con.execute(sql("source_by_hash"), [src.sha256]).fetchone()
+        if existing is not None:
+            if not replace:
+                return IngestResult(source_id=int(existing[0]), duplicate=True, runs=0, rows=0)
+            delete_source(con, int(existing[0]))
+        names = Names(con)
+        row = con.execute(
+            sql("insert_source"),
+            [
+                src.kind, src.name, src.uri, src.sha256, src.tool, src.tool_version, src.citation,
+                src.host or socket.gethostname(), datetime.now(UTC).replace(tzinfo=None),
+                _json(src.details),
+            ],
+        ).fetchone()
+        assert row is not None
+        source_id = int(row[0])
+        for run in batch.runs:
+            _insert_run(con, names, source_id, run)
+    return IngestResult(
+        source_id=source_id,
+        duplicate=False,
+        runs=len(batch.runs),
+        rows=sum(_row_count(run) for run in batch.runs),
+    )

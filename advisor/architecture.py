@@ -68,7 +68,9 @@ def parameter_count(
 def architecture_from_config(config: dict[str, Any], where: str = "config.json") -> Architecture:
     """Read a dense decoder's architecture from a parsed config.json; refuse anything else."""
     if config.get("is_encoder_decoder"):
-        raise InvalidInputError(f"{where}: an encoder-decoder model is not a decoder-only transformer")
+        raise InvalidInputError(
+            f"{where}: an encoder-decoder model is not a decoder-only transformer"
+        )
     classes = config.get("architectures") or []
     model_type = str(config.get("model_type", ""))
     if not any(str(name).endswith("ForCausalLM") for name in classes):
@@ -82,7 +84,9 @@ def architecture_from_config(config: dict[str, Any], where: str = "config.json")
             + ", ".join(sorted(DENSE_DECODER_TYPES))
         )
     if any(config.get(key) for key in MOE_KEYS):
-        raise InvalidInputError(f"{where}: mixture-of-experts models are not supported (dense only)")
+        raise InvalidInputError(
+            f"{where}: mixture-of-experts models are not supported (dense only)"
+        )
     hidden = _require_int(config, "hidden_size", where)
     heads = _require_int(config, "num_attention_heads", where)
     kv_heads = config.get("num_key_value_heads") or heads
@@ -104,7 +108,7 @@ def architecture_from_config(config: dict[str, Any], where: str = "config.json")
         family=model_type,
         params_b=round(count / 1e9, 4),
         max_position_embeddings=config.get("max_position_embeddings"),
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
@@ -114,9 +118,11 @@ def load_config(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(file.read_text())
     except FileNotFoundError:
-        raise InvalidInputError(f"{file}: no such file (give a config.json or a model folder)")
+        raise InvalidInputError(
+            f"{file}: no such file (give a config.json or a model folder)"
+        ) from None
     except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})")
+        raise InvalidInputError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
     if not isinstance(data, dict):
         raise InvalidInputError(f"{file}: expected a JSON object")
     return data

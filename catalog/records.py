@@ -9,7 +9,6 @@ from pydantic import Field
 
 from advisor.vocabulary import Format, Frozen, Strategy
 
-
 DecodeFlag = Literal["truncated", "suspect"]
 
 

@@ -20,7 +20,7 @@ from catalog.records import AccuracyRow, AsyncRow, Batch, RunRecord, SourceRecor
 from catalog.store import delete_source, ingest
 
 CITATION = (
-    "Kurtic, Marques, Pandit, Kurtz, Alistarh. \"Give Me BF16 or Give Me Death\"? "
+    'Kurtic, Marques, Pandit, Kurtz, Alistarh. "Give Me BF16 or Give Me Death"? '
     "Accuracy-Performance Trade-Offs in LLM Quantization (Neural Magic / ISTA, 2024)"
 )
 STUDY_MODELS = {
@@ -103,7 +103,9 @@ def sync_batch(con: Connection) -> Batch:
     tokens = _use_case_tokens(con)
     grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
-        grouped[(row["table"], row["model"], row["gpu"], row["gpu_count"], row["format"])].append(row)
+        grouped[(row["table"], row["model"], row["gpu"], row["gpu_count"], row["format"])].append(
+            row
+        )
     runs = []
     for (table, model, gpu, count, fmt), cells in grouped.items():
         runs.append(
@@ -136,7 +138,14 @@ def async_batch(con: Connection) -> Batch:
     tokens = _use_case_tokens(con)
     grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
-        key = (row["table"], row["block"], row["model"], row["gpu"], row["gpu_count"], row["format"])
+        key = (
+            row["table"],
+            row["block"],
+            row["model"],
+            row["gpu"],
+            row["gpu_count"],
+            row["format"],
+        )
         grouped[key].append(row)
     runs = []
     for (table, block, model, gpu, count, fmt), cells in grouped.items():
@@ -207,7 +216,9 @@ def load_seed(con: Connection, digest: str) -> None:
     with transaction(con):
         for name, table, keys in REFERENCE_TABLES:
             _upsert(con, table, keys, read_seed(name)[1])
-        for (source_id,) in con.execute("SELECT source_id FROM sources WHERE kind = 'study'").fetchall():
+        for (source_id,) in con.execute(
+            "SELECT source_id FROM sources WHERE kind = 'study'"
+        ).fetchall():
             delete_source(con, int(source_id))
     # Each study table is its own source and its own transaction, exactly like an import.
     for batch in (sync_batch(con), async_batch(con), accuracy_batch()):

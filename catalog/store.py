@@ -67,8 +67,17 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
     row = con.execute(
         sql("insert_run"),
         [
-            source_id, run.label, model, run.format.value, run.method, gpu, run.gpu_count,
-            use_case, run.prefill_tokens, run.decode_tokens, _naive_utc(run.started_at),
+            source_id,
+            run.label,
+            model,
+            run.format.value,
+            run.method,
+            gpu,
+            run.gpu_count,
+            use_case,
+            run.prefill_tokens,
+            run.decode_tokens,
+            _naive_utc(run.started_at),
             _json(run.args),
         ],
     ).fetchone()
@@ -78,27 +87,50 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
         con.execute(
             sql("insert_sync"),
             [
-                run_id, names.resolve("use_case", s.use_case) if s.use_case else None,
-                s.prefill_tokens, s.decode_tokens, s.latency_s, s.published_queries_per_usd,
-                s.published_cost_reduction, s.decode_flag,
+                run_id,
+                names.resolve("use_case", s.use_case) if s.use_case else None,
+                s.prefill_tokens,
+                s.decode_tokens,
+                s.latency_s,
+                s.published_queries_per_usd,
+                s.published_cost_reduction,
+                s.decode_flag,
             ],
         )
     for a in run.async_:
         con.execute(
             sql("insert_async"),
             [
-                run_id, names.resolve("use_case", a.use_case) if a.use_case else None,
-                a.prefill_tokens, a.decode_tokens, a.max_qps, a.ttft_limit_ms, a.itl_limit_ms,
-                a.published_queries_per_usd, a.published_speedup, a.decode_flag,
+                run_id,
+                names.resolve("use_case", a.use_case) if a.use_case else None,
+                a.prefill_tokens,
+                a.decode_tokens,
+                a.max_qps,
+                a.ttft_limit_ms,
+                a.itl_limit_ms,
+                a.published_queries_per_usd,
+                a.published_speedup,
+                a.decode_flag,
             ],
         )
     for p in run.load_points:
         point = con.execute(
             sql("insert_benchmark"),
             [
-                run_id, p.benchmark_index, p.strategy.value, p.target_rate, p.target_concurrency,
-                p.achieved_rps, p.concurrency, p.prompt_tokens_mean, p.output_tokens_mean,
-                p.output_tokens_per_s, p.successful, p.errored, p.incomplete, p.duration_s,
+                run_id,
+                p.benchmark_index,
+                p.strategy.value,
+                p.target_rate,
+                p.target_concurrency,
+                p.achieved_rps,
+                p.concurrency,
+                p.prompt_tokens_mean,
+                p.output_tokens_mean,
+                p.output_tokens_per_s,
+                p.successful,
+                p.errored,
+                p.incomplete,
+                p.duration_s,
                 _naive_utc(p.started_at),
             ],
         ).fetchone()
@@ -108,16 +140,41 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 raise ValueError(f"unknown distribution {metric!r}; accepted: {STAT_METRICS}")
             con.execute(
                 sql("insert_latency_stat"),
-                [point[0], metric, d.mean, d.std, d.min, d.p50, d.p90, d.p95, d.p99, d.max,
-                 d.count],
+                [
+                    point[0],
+                    metric,
+                    d.mean,
+                    d.std,
+                    d.min,
+                    d.p50,
+                    d.p90,
+                    d.p95,
+                    d.p99,
+                    d.max,
+                    d.count,
+                ],
             )
     for r in run.accuracy:
         con.execute(
             sql("insert_accuracy"),
             [
-                run_id, r.suite, r.task, r.metric, r.filter, r.n_shot, r.run_index, r.score,
-                r.score_unit, r.stderr, r.ci95_low_delta, r.ci95_high_delta, r.n_samples,
-                r.n_samples_effective, r.limited, r.task_version, r.published_recovery_pct,
+                run_id,
+                r.suite,
+                r.task,
+                r.metric,
+                r.filter,
+                r.n_shot,
+                r.run_index,
+                r.score,
+                r.score_unit,
+                r.stderr,
+                r.ci95_low_delta,
+                r.ci95_high_delta,
+                r.n_samples,
+                r.n_samples_effective,
+                r.limited,
+                r.task_version,
+                r.published_recovery_pct,
             ],
         )
     return run_id
@@ -127,35 +184,46 @@ def _row_count(run: RunRecord) -> int:
     return len(run.sync) + len(run.async_) + len(run.load_points) + len(run.accuracy)
 
 
-def ingest(con: Connection, batch: Batch, *, replace: bool = False) -> IngestResult:
-    """Add one artefact's rows in a single transaction.
-
-    The same artefact (same content hash) twice adds nothing, unless `replace`, which swaps the
-    old rows for the new ones. Any error rolls the whole batch back.
-    """
+def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> IngestResult:
     src = batch.source
-    with transaction(con):
-        existing = con.execute(sql("source_by_hash"), [src.sha256]).fetchone()
-        if existing is not None:
-            if not replace:
-                return IngestResult(source_id=int(existing[0]), duplicate=True, runs=0, rows=0)
-            delete_source(con, int(existing[0]))
-        names = Names(con)
-        row = con.execute(
-            sql("insert_source"),
-            [
-                src.kind, src.name, src.uri, src.sha256, src.tool, src.tool_version, src.citation,
-                src.host or socket.gethostname(), datetime.now(UTC).replace(tzinfo=None),
-                _json(src.details),
-            ],
-        ).fetchone()
-        assert row is not None
-        source_id = int(row[0])
-        for run in batch.runs:
-            _insert_run(con, names, source_id, run)
+    existing = con.execute(sql("source_by_hash"), [src.sha256]).fetchone()
+    if existing is not None:
+        if not replace:
+            return IngestResult(source_id=int(existing[0]), duplicate=True, runs=0, rows=0)
+        delete_source(con, int(existing[0]))
+    row = con.execute(
+        sql("insert_source"),
+        [
+            src.kind,
+            src.name,
+            src.uri,
+            src.sha256,
+            src.tool,
+            src.tool_version,
+            src.citation,
+            src.host or socket.gethostname(),
+            datetime.now(UTC).replace(tzinfo=None),
+            _json(src.details),
+        ],
+    ).fetchone()
+    assert row is not None
+    source_id = int(row[0])
+    for run in batch.runs:
+        _insert_run(con, names, source_id, run)
     return IngestResult(
         source_id=source_id,
         duplicate=False,
         runs=len(batch.runs),
         rows=sum(_row_count(run) for run in batch.runs),
     )
+
+
+def ingest(con: Connection, *batches: Batch, replace: bool = False) -> list[IngestResult]:
+    """Add artefacts' rows, all in one transaction: every batch lands, or none does.
+
+    The same artefact (same content hash) twice adds nothing, unless `replace`, which swaps the
+    old rows for the new ones.
+    """
+    with transaction(con):
+        names = Names(con)
+        return [_ingest(con, names, batch, replace) for batch in batches]

@@ -1,0 +1,158 @@
+"""lm-eval results JSON -> one accuracy row per task, metric and filter.
+
+Scores that lm-eval reports as fractions (accuracy, exact match, pass@k, ...) are stored in
+percent, as the study prints them; any other metric is kept as reported (score_unit `raw`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from advisor.errors import ImportRejectedError, MissingFieldError
+from advisor.vocabulary import format_from_name, parse_format
+from catalog.importers.common import ImportOptions, read_document, rejected_validation, sha256
+from catalog.records import AccuracyRow, Batch, RunRecord, SourceRecord
+
+FRACTION_METRIC = re.compile(
+    r"^(acc|acc_norm|exact_match|em|f1|mc1|mc2|pass@\d+|prompt_level_\w+|inst_level_\w+|"
+    r"brier_score|mcc|contains)$"
+)
+
+
+def _model_args(config: dict[str, Any]) -> dict[str, Any]:
+    args = config.get("model_args")
+    if isinstance(args, dict):
+        return args
+    if isinstance(args, str):
+        return dict(part.split("=", 1) for part in args.split(",") if "=" in part)
+    return {}
+
+
+def _model_name(document: dict[str, Any], args: dict[str, Any]) -> str | None:
+    name = args.get("pretrained") or args.get("model") or document.get("model_name")
+    if not name:
+        return None
+    name = str(name)
+    # A local checkpoint folder is known by its folder name; a hub id by the id itself.
+    return Path(name).name if name.startswith(("/", ".", "~")) else name
+
+
+def _groups(document: dict[str, Any]) -> dict[str, str]:
+    groups: dict[str, str] = {}
+    for group, tasks in (document.get("group_subtasks") or {}).items():
+        for task in tasks or []:
+            groups.setdefault(task, group)
+    return groups
+
+
+def _number(value: Any) -> float | None:
+    if value is None or value == "N/A":
+        return None
+    return float(value)
+
+
+def _rows(document: dict[str, Any], suite: str | None) -> list[AccuracyRow]:
+    results = document["results"]
+    groups = _groups(document)
+    n_shots = document.get("n-shot") or {}
+    versions = document.get("versions") or {}
+    samples = document.get("n-samples") or {}
+    rows = []
+    for task, metrics in results.items():
+        if not isinstance(metrics, dict):
+            raise ValueError(f"results[{task!r}] is not an object")
+        counts = samples.get(task) or {}
+        original, effective = counts.get("original"), counts.get("effective")
+        for key, value in metrics.items():
+            if "," not in key or "_stderr," in key or value is None or isinstance(value, str):
+                continue
+            metric, filter_name = key.split(",", 1)
+            fraction = bool(FRACTION_METRIC.match(metric))
+            scale = 100.0 if fraction else 1.0
+            stderr = _number(metrics.get(f"{metric}_stderr,{filter_name}"))
+            rows.append(
+                AccuracyRow(
+                    suite=suite or groups.get(task, "lm-eval"),
+                    task=task,
+                    metric=metric,
+                    filter=filter_name,
+                    n_shot=n_shots.get(task),
+                    score=float(value) * scale,
+                    score_unit="pct" if fraction else "raw",
+                    stderr=None if stderr is None else stderr * scale,
+                    n_samples=original,
+                    n_samples_effective=effective,
+                    limited=original is not None and effective is not None and effective < original,
+                    task_version=None if versions.get(task) is None else str(versions[task]),
+                )
+            )
+    return rows
+
+
+def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
+    """Read one lm-eval results file into a batch: one run, a row per task/metric/filter."""
+    options = options or ImportOptions()
+    raw, document = read_document(path)
+    if not isinstance(document, dict) or not isinstance(document.get("results"), dict):
+        raise ImportRejectedError(
+            str(path),
+            "not an lm-eval results file: no 'results' object (expected lm-eval 0.4 output)",
+        )
+    config = document.get("config") or {}
+    args = _model_args(config)
+    model = options.model or _model_name(document, args)
+    if not model:
+        raise MissingFieldError(str(path), "model", "--model")
+    fmt = parse_format(options.format) if options.format else format_from_name(model)
+    if fmt is None:
+        raise MissingFieldError(str(path), "quantization format", "--format")
+    try:
+        rows = _rows(document, options.suite)
+    except ValidationError as exc:
+        raise rejected_validation(path, "results", exc) from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise ImportRejectedError(str(path), f"results: {exc}") from exc
+    if not rows:
+        raise ImportRejectedError(str(path), "the results hold no scores")
+    date = document.get("date")
+    digest = sha256(raw)
+    protocol = {
+        "model_args": args,
+        "backend": config.get("model"),
+        "batch_size": config.get("batch_size"),
+        "limit": config.get("limit"),
+        "chat_template": document.get("chat_template") is not None,
+        "fewshot_as_multiturn": document.get("fewshot_as_multiturn"),
+        "system_instruction": document.get("system_instruction"),
+        "gen_kwargs": config.get("gen_kwargs"),
+    }
+    source = SourceRecord(
+        kind="lm-eval",
+        name=f"{path.name}#{digest[:8]}",
+        uri=str(path.resolve()),
+        sha256=digest,
+        tool="lm-eval",
+        tool_version=str(document.get("lm_eval_version") or "unknown"),
+        details={
+            **protocol,
+            "transformers_version": document.get("transformers_version"),
+            "git_hash": document.get("git_hash"),
+            "total_evaluation_time_s": _number(document.get("total_evaluation_time_seconds")),
+            "model_name": document.get("model_name"),
+        },
+    )
+    run = RunRecord(
+        label=path.name,
+        model=model,
+        format=fmt,
+        method=options.method,
+        started_at=datetime.fromtimestamp(float(date), UTC) if date else None,
+        args=protocol,
+        accuracy=rows,
+    )
+    return Batch(source=source, runs=[run])

@@ -1,0 +1,103 @@
+"""Reading the catalog for people and programs: coverage, read-only SQL, export, add a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from advisor.architecture import Architecture
+from advisor.errors import InvalidInputError, ReadOnlyQueryError
+from catalog.db import Connection, transaction
+from catalog.sqlfiles import sql
+
+READ_ONLY_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
+PUBLIC_VIEWS = ("sync_latency", "async_throughput", "accuracy", "gpus", "models", "load_points")
+EXPORTED = (*PUBLIC_VIEWS, "price_points", "use_cases", "formats", "sources", "runs")
+
+
+def rows(
+    con: Connection, query: str, params: Any = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cursor = con.execute(query, params) if params is not None else con.execute(query)
+    columns = [d[0] for d in cursor.description or []]
+    return columns, cursor.fetchall()
+
+
+def read_only_query(con: Connection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Run user SQL that may only read: anything else is refused before it runs."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise InvalidInputError(f"SQL does not parse: {exc}") from exc
+    if not statements:
+        raise InvalidInputError("no SQL statement given")
+    for statement in statements:
+        kind = statement.type.name
+        if kind not in READ_ONLY_STATEMENTS:
+            raise ReadOnlyQueryError(
+                f"{kind} statements are refused: the catalog is read-only here; accepted: "
+                "SELECT (including WITH, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN, PRAGMA, CALL. "
+                "Add data with `advisor catalog import` or `add-model`"
+            )
+    cursor = con.cursor()
+    try:
+        for statement in statements[:-1]:
+            cursor.execute(statement)
+        return rows(cursor, statements[-1].query)
+    except duckdb.Error as exc:
+        raise InvalidInputError(f"SQL failed: {exc}") from exc
+
+
+def coverage(con: Connection, model: str | None = None) -> dict[str, Any]:
+    perf = rows(con, sql("coverage"), {"model": model})
+    acc = rows(con, sql("accuracy_coverage"), {"model": model})
+    counts = dict(con.execute(sql("counts")).fetchall())
+    return {"counts": counts, "performance": perf, "accuracy": acc}
+
+
+def add_model(
+    con: Connection, name: str, arch: Architecture, hf_id: str | None, source: str
+) -> None:
+    """Add (or update) a user model; the study's models cannot be overwritten."""
+    existing = con.execute(sql("model_origin"), [name]).fetchone()
+    if existing is not None and existing[0] == "seed":
+        raise InvalidInputError(
+            f"model {name!r} is one of the embedded study models; choose another --name"
+        )
+    with transaction(con):
+        con.execute(
+            sql("upsert_model"),
+            [
+                name,
+                hf_id,
+                arch.family,
+                arch.architecture,
+                arch.params_b,
+                arch.layers,
+                arch.hidden_size,
+                arch.heads,
+                arch.kv_heads,
+                arch.head_dim,
+                arch.intermediate_size,
+                arch.vocab_size,
+                arch.tied_embeddings,
+                arch.attention_bias,
+                arch.max_position_embeddings,
+                source,
+            ],
+        )
+
+
+def export(con: Connection, directory: Path) -> list[Path]:
+    """Write each public view and reference table to `<directory>/<name>.parquet`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in EXPORTED:
+        target = directory / f"{name}.parquet"
+        # COPY takes no bound file name; the name is ours and the path is quoted.
+        quoted = str(target).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM {name}) TO '{quoted}' (FORMAT parquet)")
+        written.append(target)
+    return written

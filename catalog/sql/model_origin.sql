@@ -1,0 +1,1 @@
+SELECT origin FROM model_specs WHERE model = ?

@@ -92,6 +92,11 @@ CREATE SEQUENCE source_ids START 1;
 CREATE SEQUENCE run_ids START 1;
 CREATE SEQUENCE load_point_ids START 1;
 
+-- Provenance and measurement rows reference each other by id without FOREIGN KEY clauses:
+-- DuckDB refuses to delete a parent row in the transaction that deleted its children, and a
+-- source is always replaced whole (catalog/sql/delete_source.sql). Rows reference the
+-- reference tables above through real foreign keys.
+
 -- One ingested artefact: a published table file or one tool output file.
 CREATE TABLE sources (
     source_id    INTEGER PRIMARY KEY DEFAULT nextval('source_ids'),
@@ -110,7 +115,7 @@ CREATE TABLE sources (
 -- One configuration measured within a source: what ran, on what, with which tool.
 CREATE TABLE runs (
     run_id         INTEGER PRIMARY KEY DEFAULT nextval('run_ids'),
-    source_id      INTEGER NOT NULL REFERENCES sources (source_id),
+    source_id      INTEGER NOT NULL,
     label          VARCHAR,
     model          VARCHAR NOT NULL REFERENCES model_specs (model),
     format         VARCHAR NOT NULL REFERENCES formats (format),
@@ -126,7 +131,7 @@ CREATE TABLE runs (
 
 -- Synchronous deployment: one request at a time, end-to-end latency.
 CREATE TABLE sync_results (
-    run_id                    INTEGER NOT NULL REFERENCES runs (run_id),
+    run_id                    INTEGER NOT NULL,
     use_case                  VARCHAR REFERENCES use_cases (use_case),
     prefill_tokens            INTEGER NOT NULL CHECK (prefill_tokens > 0),
     decode_tokens             INTEGER NOT NULL CHECK (decode_tokens > 0),
@@ -141,7 +146,7 @@ CREATE TABLE sync_results (
 -- Asynchronous deployment: the highest request rate within the stated TTFT/ITL limits
 -- (no limits: the absolute maximum throughput).
 CREATE TABLE async_results (
-    run_id                    INTEGER NOT NULL REFERENCES runs (run_id),
+    run_id                    INTEGER NOT NULL,
     use_case                  VARCHAR REFERENCES use_cases (use_case),
     prefill_tokens            INTEGER NOT NULL CHECK (prefill_tokens > 0),
     decode_tokens             INTEGER NOT NULL CHECK (decode_tokens > 0),
@@ -156,7 +161,7 @@ CREATE TABLE async_results (
 -- One GuideLLM sub-benchmark (one strategy at one rate or concurrency).
 CREATE TABLE benchmarks (
     load_point_id       INTEGER PRIMARY KEY DEFAULT nextval('load_point_ids'),
-    run_id              INTEGER NOT NULL REFERENCES runs (run_id),
+    run_id              INTEGER NOT NULL,
     benchmark_index     INTEGER NOT NULL CHECK (benchmark_index >= 0),
     strategy            VARCHAR NOT NULL,
     target_rate         DOUBLE CHECK (target_rate > 0),
@@ -176,7 +181,7 @@ CREATE TABLE benchmarks (
 
 -- Distributions of successful requests; units are in the metric's name.
 CREATE TABLE latency_stats (
-    load_point_id INTEGER NOT NULL REFERENCES benchmarks (load_point_id),
+    load_point_id INTEGER NOT NULL,
     metric        VARCHAR NOT NULL CHECK (metric IN ('ttft_ms', 'itl_ms', 'tpot_ms', 'latency_s')),
     mean          DOUBLE,
     std           DOUBLE,
@@ -191,7 +196,7 @@ CREATE TABLE latency_stats (
 );
 
 CREATE TABLE accuracy_results (
-    run_id                 INTEGER NOT NULL REFERENCES runs (run_id),
+    run_id                 INTEGER NOT NULL,
     suite                  VARCHAR NOT NULL,
     task                   VARCHAR NOT NULL,
     metric                 VARCHAR NOT NULL,
@@ -290,13 +295,15 @@ WITH scored AS (
 ),
 baselines AS (
     -- The BF16 score of the same model, suite, task, metric, filter, n-shot and repetition,
-    -- from the same source where it has one, else the most recently imported.
+    -- from the same table or file where it has one, else the same source, else the most
+    -- recently imported.
     SELECT
         q.run_id, q.suite, q.task, q.metric, q.filter, q.n_shot, q.run_index,
         b.score AS baseline_score,
         row_number() OVER (
             PARTITION BY q.run_id, q.suite, q.task, q.metric, q.filter, q.n_shot, q.run_index
-            ORDER BY (b.source_id = q.source_id) DESC, b.source_id DESC
+            ORDER BY (b.source = q.source) DESC, (b.source_id = q.source_id) DESC,
+                     b.source_id DESC
         ) AS preference
     FROM scored AS q
     JOIN scored AS b

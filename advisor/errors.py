@@ -13,11 +13,20 @@ class AdvisorError(Exception):
 class UnknownNameError(AdvisorError):
     """A model, format, GPU or use case that the catalog does not know."""
 
-    def __init__(self, kind: str, value: str, accepted: Iterable[str], hint: str = "") -> None:
+    def __init__(
+        self,
+        kind: str,
+        value: str,
+        accepted: Iterable[str],
+        hint: str = "",
+        aliases: dict[str, str] | None = None,
+    ) -> None:
         self.kind = kind
         self.value = value
-        self.accepted = sorted(set(accepted))
-        self.closest = difflib.get_close_matches(value.lower(), self.accepted, n=1, cutoff=0.5)
+        self.accepted = sorted({str(a) for a in accepted})
+        spellings = {a: a for a in self.accepted} | (aliases or {})
+        close = difflib.get_close_matches(value.strip().lower(), list(spellings), n=1, cutoff=0.5)
+        self.closest = [spellings[c] for c in close]
         message = f"unknown {kind} {value!r}"
         if self.closest:
             message += f" (did you mean {self.closest[0]!r}?)"

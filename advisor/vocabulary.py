@@ -95,7 +95,13 @@ def parse_format(value: str) -> Format:
     """Resolve a format name or one of its aliases (the study's `W8A8-FP`, `W4A16-INT`, ...)."""
     found = FORMAT_ALIASES.get(value.strip().lower())
     if found is None:
-        raise UnknownNameError("format", value, [*Format, *FORMAT_ALIASES])
+        raise UnknownNameError(
+            "format",
+            value,
+            [f.value for f in Format],
+            "The study's spellings (W8A8-FP, W8A8-INT, W4A16-INT) are accepted too",
+            {k: v.value for k, v in FORMAT_ALIASES.items()},
+        )
     return found
 
 

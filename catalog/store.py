@@ -26,7 +26,9 @@ class Names:
     def resolve(self, kind: str, value: str, hint: str = "") -> str:
         found = self._by_kind[kind].get(value.strip().lower())
         if found is None:
-            raise UnknownNameError(kind.replace("_", " "), value, self.canonical(kind), hint)
+            raise UnknownNameError(
+                kind.replace("_", " "), value, self.canonical(kind), hint, self._by_kind[kind]
+            )
         return found
 
     def canonical(self, kind: str) -> list[str]:

@@ -1,0 +1,73 @@
+"""Architecture from config.json: Llama-, Qwen2-, Mistral-, Granite-style dense decoders only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advisor.architecture import architecture_from_config, load_config
+from advisor.errors import InvalidInputError
+
+LLAMA_8B = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_attention_heads": 32,
+    "num_hidden_layers": 32,
+    "num_key_value_heads": 8,
+    "vocab_size": 128256,
+    "tie_word_embeddings": False,
+    "max_position_embeddings": 131072,
+}
+QWEN2_05B = {
+    "architectures": ["Qwen2ForCausalLM"],
+    "model_type": "qwen2",
+    "hidden_size": 896,
+    "intermediate_size": 4864,
+    "num_attention_heads": 14,
+    "num_hidden_layers": 24,
+    "num_key_value_heads": 2,
+    "vocab_size": 151936,
+    "tie_word_embeddings": True,
+}
+
+
+def test_llama_8b_parameter_count_matches_the_published_size() -> None:
+    arch = architecture_from_config(LLAMA_8B)
+    assert arch.params_b == pytest.approx(8.03, abs=0.01)
+    assert (arch.head_dim, arch.kv_heads, arch.tied_embeddings) == (128, 8, False)
+
+
+def test_qwen2_with_tied_embeddings_and_biases() -> None:
+    arch = architecture_from_config(QWEN2_05B)
+    assert arch.tied_embeddings and arch.attention_bias
+    assert arch.params_b == pytest.approx(0.494, abs=0.001)  # Qwen2-0.5B: 494M parameters
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"is_encoder_decoder": True}, "encoder-decoder"),
+        ({"architectures": ["BertModel"], "model_type": "bert"}, "no \\*ForCausalLM"),
+        ({"model_type": "mixtral", "num_local_experts": 8}, "not supported"),
+        ({"num_local_experts": 8}, "mixture-of-experts"),
+        ({"hidden_size": 0}, "'hidden_size' must be a positive integer"),
+        ({"num_hidden_layers": "32"}, "'num_hidden_layers' must be a positive integer"),
+    ],
+)
+def test_refuses_what_is_not_a_dense_decoder(change: dict, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        architecture_from_config({**LLAMA_8B, **change}, "x/config.json")
+
+
+def test_load_config_from_a_folder_or_file(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_8B))
+    assert load_config(tmp_path) == load_config(tmp_path / "config.json") == LLAMA_8B
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(InvalidInputError, match="not valid JSON"):
+        load_config(tmp_path / "bad.json")
+    with pytest.raises(InvalidInputError, match="no such file"):
+        load_config(tmp_path / "missing")

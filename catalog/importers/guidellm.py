@@ -1,8 +1,8 @@
 """GuideLLM reports (JSON or YAML) -> one load point per sub-benchmark.
 
 Two layouts are read: the current one (`metadata.version == 2`, GuideLLM 0.7-0.8, configuration
-under `config.spec`) and the one before it (`metadata.version == 1` with top-level `args`,
-GuideLLM 0.4-0.6). Metrics are the same shape in both: distributions under
+under `config.spec`) and the one before it (top-level `args`; `metadata.version == 1` in
+GuideLLM 0.5-0.6, no metadata in 0.4). Metrics are the same shape in both: distributions under
 `metrics.<name>.successful`, totals under `metrics.request_totals`.
 """
 
@@ -122,7 +122,8 @@ def _layout(
         backend = spec.get("backend") or {}
         details = {"profile": spec.get("profile"), "constraints": spec.get("constraints")}
         return backend, labels, spec.get("data"), details
-    if version == 1 and isinstance(document.get("args"), dict):
+    # GuideLLM 0.5-0.6 write metadata.version 1; 0.4 writes no metadata at all.
+    if version in (1, None) and isinstance(document.get("args"), dict):
         args = document["args"]
         backend = {
             "model": args.get("model"),
@@ -173,7 +174,7 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
             str(path), f"gpu_count label {count!r} is not an integer"
         ) from None
     prefill, decode = _data_tokens(data)
-    version = str(dig(document, "metadata", "guidellm_version") or "unknown")
+    version = str(dig(document, "metadata", "guidellm_version") or "0.4 (not recorded)")
     digest = sha256(raw)
     source = SourceRecord(
         kind="guidellm",

@@ -17,6 +17,7 @@ SWEEP = fixture("guidellm", "guidellm-0.8.1-sweep.json")
 SWEEP_YAML = fixture("guidellm", "guidellm-0.8.1-sweep.yaml")
 LABELLED = fixture("guidellm", "guidellm-0.8.1-concurrent-labels.json")
 OLD = fixture("guidellm", "guidellm-0.5.4-constant.json")
+OLDEST = fixture("guidellm", "guidellm-0.4.0-synchronous.json")
 LM_FULL = fixture("lm_eval", "lm-eval-0.4.13-hf-2shot.json")
 LM_LIMIT = fixture("lm_eval", "lm-eval-0.4.13-hf-limit1-chat.json")
 TINY = fixture("tiny-llama", "config.json")
@@ -156,3 +157,12 @@ def test_replace_swaps_the_rows(con: duckdb.DuckDBPyConnection) -> None:
         ("h200", 2)
     ]
     assert con.execute("SELECT count(*) FROM latency_stats").fetchone() == (16,)
+
+
+def test_guidellm_04_layout_without_metadata() -> None:
+    batch = guidellm.parse_result(OLDEST, H100)
+    assert batch.source.tool_version == "0.4 (not recorded)"
+    (point,) = batch.runs[0].load_points
+    assert point.strategy == "synchronous" and point.successful == 6
+    assert point.stats["latency_s"].mean == successful(OLDEST, 0, "request_latency")["mean"]
+    assert (batch.runs[0].prefill_tokens, batch.runs[0].decode_tokens) == (256, 32)

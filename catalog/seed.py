@@ -98,113 +98,117 @@ def _use_case_tokens(con: Connection) -> dict[str, tuple[int, int, float | None,
     return {r[0]: (int(r[1]), int(r[2]), r[3], r[4]) for r in rows}
 
 
+def group_rows(
+    rows: list[dict[str, str]], *columns: str
+) -> dict[tuple[str, ...], list[dict[str, str]]]:
+    """Rows keyed by the values of `columns`, in file order: one run per key."""
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
+    for row in rows:
+        grouped[tuple(row[c] for c in columns)].append(row)
+    return grouped
+
+
+def _perf_run(label: str, model: str, gpu: str, count: str, fmt: str, **rows: Any) -> RunRecord:
+    return RunRecord(
+        label=label,
+        model=STUDY_MODELS[model],
+        format=Format(fmt),
+        gpu=gpu,
+        gpu_count=int(count),
+        args=STUDY_PERF_ARGS,
+        **rows,
+    )
+
+
 def sync_batch(con: Connection) -> Batch:
     raw, rows = read_seed("study_sync.csv")
     tokens = _use_case_tokens(con)
-    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        grouped[(row["table"], row["model"], row["gpu"], row["gpu_count"], row["format"])].append(
-            row
+    runs = [
+        _perf_run(
+            table,
+            model,
+            gpu,
+            count,
+            fmt,
+            sync=[
+                SyncRow(
+                    use_case=c["use_case"],
+                    prefill_tokens=tokens[c["use_case"]][0],
+                    decode_tokens=tokens[c["use_case"]][1],
+                    latency_s=float(c["latency_s"]),
+                    published_queries_per_usd=printed_number(c["queries_per_usd"]),
+                    published_cost_reduction=_opt(c["published_cost_reduction"]),
+                    decode_flag=c["decode_flag"] or None,
+                )
+                for c in cells
+            ],
         )
-    runs = []
-    for (table, model, gpu, count, fmt), cells in grouped.items():
-        runs.append(
-            RunRecord(
-                label=table,
-                model=STUDY_MODELS[model],
-                format=Format(fmt),
-                gpu=gpu,
-                gpu_count=int(count),
-                args=STUDY_PERF_ARGS,
-                sync=[
-                    SyncRow(
-                        use_case=c["use_case"],
-                        prefill_tokens=tokens[c["use_case"]][0],
-                        decode_tokens=tokens[c["use_case"]][1],
-                        latency_s=float(c["latency_s"]),
-                        published_queries_per_usd=printed_number(c["queries_per_usd"]),
-                        published_cost_reduction=_opt(c["published_cost_reduction"]),
-                        decode_flag=c["decode_flag"] or None,
-                    )
-                    for c in cells
-                ],
-            )
-        )
+        for (table, model, gpu, count, fmt), cells in group_rows(
+            rows, "table", "model", "gpu", "gpu_count", "format"
+        ).items()
+    ]
     return Batch(source=_source("study_sync.csv", raw, "Table 5"), runs=runs)
 
 
 def async_batch(con: Connection) -> Batch:
     raw, rows = read_seed("study_async.csv")
     tokens = _use_case_tokens(con)
-    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        key = (
-            row["table"],
-            row["block"],
-            row["model"],
-            row["gpu"],
-            row["gpu_count"],
-            row["format"],
+    runs = [
+        _perf_run(
+            f"{table}:{block}",
+            model,
+            gpu,
+            count,
+            fmt,
+            async_=[
+                AsyncRow(
+                    use_case=c["use_case"],
+                    prefill_tokens=tokens[c["use_case"]][0],
+                    decode_tokens=tokens[c["use_case"]][1],
+                    max_qps=float(c["max_qps"]),
+                    ttft_limit_ms=tokens[c["use_case"]][2],
+                    itl_limit_ms=tokens[c["use_case"]][3],
+                    published_queries_per_usd=printed_number(c["queries_per_usd"]),
+                    published_speedup=_opt(c["published_speedup"]),
+                    decode_flag=c["decode_flag"] or None,
+                )
+                for c in cells
+            ],
         )
-        grouped[key].append(row)
-    runs = []
-    for (table, block, model, gpu, count, fmt), cells in grouped.items():
-        runs.append(
-            RunRecord(
-                label=f"{table}:{block}",
-                model=STUDY_MODELS[model],
-                format=Format(fmt),
-                gpu=gpu,
-                gpu_count=int(count),
-                args=STUDY_PERF_ARGS,
-                async_=[
-                    AsyncRow(
-                        use_case=c["use_case"],
-                        prefill_tokens=tokens[c["use_case"]][0],
-                        decode_tokens=tokens[c["use_case"]][1],
-                        max_qps=float(c["max_qps"]),
-                        ttft_limit_ms=tokens[c["use_case"]][2],
-                        itl_limit_ms=tokens[c["use_case"]][3],
-                        published_queries_per_usd=printed_number(c["queries_per_usd"]),
-                        published_speedup=_opt(c["published_speedup"]),
-                        decode_flag=c["decode_flag"] or None,
-                    )
-                    for c in cells
-                ],
-            )
-        )
+        for (table, block, model, gpu, count, fmt), cells in group_rows(
+            rows, "table", "block", "model", "gpu", "gpu_count", "format"
+        ).items()
+    ]
     return Batch(source=_source("study_async.csv", raw, "Table 6"), runs=runs)
 
 
 def accuracy_batch() -> Batch:
     raw, rows = read_seed("study_accuracy.csv")
-    grouped: dict[tuple[str, ...], list[dict[str, str]]] = defaultdict(list)
-    for row in rows:
-        grouped[(row["table"], row["model"], row["format"], row["method"])].append(row)
-    runs = []
-    for (table, model, fmt, method), cells in grouped.items():
-        runs.append(
-            RunRecord(
-                label=table,
-                model=STUDY_MODELS[model],
-                format=Format(fmt),
-                method=method or None,
-                accuracy=[
-                    AccuracyRow(
-                        suite=c["suite"],
-                        task=c["task"],
-                        metric=c["metric"],
-                        n_shot=_opt(c["n_shot"], int),
-                        run_index=_opt(c["run"], int),
-                        score=float(c["score"]),
-                        ci95_low_delta=_opt(c["ci95_low_delta"]),
-                        ci95_high_delta=_opt(c["ci95_high_delta"]),
-                        published_recovery_pct=_opt(c["published_recovery_pct"]),
-                    )
-                    for c in cells
-                ],
-            )
+    runs = [
+        RunRecord(
+            label=table,
+            model=STUDY_MODELS[model],
+            format=Format(fmt),
+            method=method or None,
+            accuracy=[
+                AccuracyRow(
+                    suite=c["suite"],
+                    task=c["task"],
+                    metric=c["metric"],
+                    n_shot=_opt(c["n_shot"], int),
+                    run_index=_opt(c["run"], int),
+                    score=float(c["score"]),
+                    ci95_low_delta=_opt(c["ci95_low_delta"]),
+                    ci95_high_delta=_opt(c["ci95_high_delta"]),
+                    published_recovery_pct=_opt(c["published_recovery_pct"]),
+                )
+                for c in cells
+            ],
         )
+        for (table, model, fmt, method), cells in group_rows(
+            rows, "table", "model", "format", "method"
+        ).items()
+    ]
     return Batch(
         source=_source("study_accuracy.csv", raw, "Tables 1, 2, 3, 7, 8, 10, 11, 12, 13"),
         runs=runs,

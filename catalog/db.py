@@ -113,6 +113,20 @@ def is_current(con: Connection) -> bool:
         return False
 
 
+def refuse_foreign(con: Connection, path: Path) -> None:
+    """Never write the catalog's tables into someone else's DuckDB database."""
+    if applied_migrations(con):
+        return
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main'"
+    ).fetchone()
+    if found and found[0]:
+        raise CatalogError(
+            f"{path} is a DuckDB database but not an advisor catalog (it has tables and no "
+            "schema_migrations); name a new file or an existing catalog"
+        )
+
+
 def connect(path: Path, *, read_only: bool = False) -> Connection:
     """Open the catalog, building or updating it first when it is missing or stale.
 
@@ -136,6 +150,7 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
     except duckdb.Error as exc:
         raise CatalogError(f"cannot open catalog {path} for writing: {exc}") from exc
     try:
+        refuse_foreign(con, path)
         migrate(con)
         if meta(con, "seed_digest") != seed_digest():
             load_seed(con, seed_digest())

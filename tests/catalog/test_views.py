@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from advisor.errors import CatalogError
 from catalog import db
 from catalog.db import connect
 from catalog.seed import STUDY_MODELS, printed_number
@@ -190,3 +191,15 @@ def test_read_only_open_of_a_current_catalog_shares_it(built_catalog: Path, tmp_
     finally:
         first.close()
         second.close()
+
+
+def test_a_foreign_duckdb_file_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "theirs.duckdb"
+    theirs = duckdb.connect(str(path))
+    theirs.execute("CREATE TABLE orders (id INTEGER)")
+    theirs.close()
+    with pytest.raises(CatalogError, match="not an advisor catalog"):
+        connect(path)
+    theirs = duckdb.connect(str(path), read_only=True)
+    tables = theirs.execute("SELECT table_name FROM information_schema.tables").fetchall()
+    assert tables == [("orders",)]

@@ -255,9 +255,11 @@ JOIN runs AS r USING (run_id)
 JOIN source_labels AS l USING (run_id)
 UNION ALL
 -- A GuideLLM synchronous benchmark is a synchronous latency measurement too.
+-- Token counts: the nominal ones the report asked for, else the measured means.
 SELECT
     r.model, r.format, r.gpu, r.gpu_count, r.use_case,
-    r.prefill_tokens, r.decode_tokens,
+    coalesce(r.prefill_tokens, round(lp.prompt_tokens_mean)::INTEGER),
+    coalesce(r.decode_tokens, round(lp.output_tokens_mean)::INTEGER),
     st.mean,
     3600.0 / (st.mean * usd_per_hour(r.gpu, r.gpu_count)),
     l.source,
@@ -266,8 +268,9 @@ FROM benchmarks AS lp
 JOIN latency_stats AS st ON st.load_point_id = lp.load_point_id AND st.metric = 'latency_s'
 JOIN runs AS r ON r.run_id = lp.run_id
 JOIN source_labels AS l ON l.run_id = r.run_id
-WHERE lp.strategy = 'synchronous' AND r.gpu IS NOT NULL AND r.prefill_tokens IS NOT NULL
-  AND r.decode_tokens IS NOT NULL AND lp.successful > 0;
+WHERE lp.strategy = 'synchronous' AND r.gpu IS NOT NULL AND lp.successful > 0
+  AND coalesce(r.prefill_tokens, lp.prompt_tokens_mean) IS NOT NULL
+  AND coalesce(r.decode_tokens, lp.output_tokens_mean) IS NOT NULL;
 
 CREATE VIEW async_throughput AS
 SELECT
@@ -352,7 +355,9 @@ FROM model_specs;
 
 CREATE VIEW load_points AS
 SELECT
-    r.model, r.format, r.gpu, r.gpu_count, r.prefill_tokens, r.decode_tokens,
+    r.model, r.format, r.gpu, r.gpu_count,
+    coalesce(r.prefill_tokens, round(lp.prompt_tokens_mean)::INTEGER) AS prefill_tokens,
+    coalesce(r.decode_tokens, round(lp.output_tokens_mean)::INTEGER) AS decode_tokens,
     lp.strategy, lp.target_rate, lp.achieved_rps, lp.concurrency,
     ttft.p50 AS ttft_p50_ms, ttft.p99 AS ttft_p99_ms,
     itl.p50 AS itl_p50_ms, itl.p99 AS itl_p99_ms,

@@ -166,3 +166,17 @@ def test_guidellm_04_layout_without_metadata() -> None:
     assert point.strategy == "synchronous" and point.successful == 6
     assert point.stats["latency_s"].mean == successful(OLDEST, 0, "request_latency")["mean"]
     assert (batch.runs[0].prefill_tokens, batch.runs[0].decode_tokens) == (256, 32)
+
+
+def test_tokens_fall_back_to_measured_means(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    document = json.loads(SWEEP.read_text())
+    for spec in document["config"]["spec"]["data"]:
+        spec.update(prompt_tokens=None, output_tokens=None)  # as for a data file, not synthetic
+    path = tmp_path / "from-a-dataset.json"
+    path.write_text(json.dumps(document))
+    ingest(con, guidellm.parse_result(path, H100))
+    prompt = successful(SWEEP, 0, "prompt_token_count")["mean"]
+    got = con.execute(
+        "SELECT prefill_tokens, decode_tokens FROM sync_latency WHERE source LIKE 'guidellm:%'"
+    ).fetchone()
+    assert got == (round(prompt), 32)

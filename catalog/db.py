@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -30,6 +31,7 @@ SEED_FILES = (
 )
 
 
+@cache
 def seed_digest() -> str:
     """Digest of the embedded data and the schema: a change in either rebuilds the study rows."""
     digest = hashlib.sha256()
@@ -133,7 +135,7 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
     A read-only open that finds the file current never takes the write lock, so any number of
     reading processes can share one catalog.
     """
-    from catalog.seed import load_seed  # the seed imports through the same path as measurements
+    from catalog.seed import load_seed  # here, not at the top: the seed imports this module
 
     path = path.expanduser()
     if read_only and path.exists():
@@ -152,8 +154,9 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
     try:
         refuse_foreign(con, path)
         migrate(con)
-        if meta(con, "seed_digest") != seed_digest():
-            load_seed(con, seed_digest())
+        digest = seed_digest()
+        if meta(con, "seed_digest") != digest:
+            load_seed(con, digest)
     except BaseException:
         con.close()
         raise

@@ -1,4 +1,4 @@
-"""Write batches into the catalog: names resolved, references checked, one transaction each."""
+"""Write batches into the catalog: names resolved, references checked, all in one transaction."""
 
 from __future__ import annotations
 
@@ -33,9 +33,6 @@ class Names:
 
     def canonical(self, kind: str) -> list[str]:
         return sorted(set(self._by_kind[kind].values()))
-
-    def accepted(self, kind: str) -> list[str]:
-        return sorted(self._by_kind[kind])
 
 
 def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:

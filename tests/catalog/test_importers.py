@@ -180,3 +180,16 @@ def test_tokens_fall_back_to_measured_means(con: duckdb.DuckDBPyConnection, tmp_
         "SELECT prefill_tokens, decode_tokens FROM sync_latency WHERE source LIKE 'guidellm:%'"
     ).fetchone()
     assert got == (round(prompt), 32)
+
+
+def test_guidellm_07_poisson() -> None:
+    path = fixture("guidellm", "guidellm-0.7.4-poisson.json")
+    batch = guidellm.parse_result(path, H100)
+    assert batch.source.tool_version == "0.7.4"
+    (point,) = batch.runs[0].load_points
+    assert (point.strategy, point.target_rate) == ("poisson", 4.0)
+    assert (
+        point.stats["itl_ms"].p99
+        == successful(path, 0, "inter_token_latency_ms")["percentiles"]["p99"]
+    )
+    assert (batch.runs[0].prefill_tokens, batch.runs[0].decode_tokens) == (512, 64)

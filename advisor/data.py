@@ -1,0 +1,128 @@
+"""The catalog as the advisor sees it: typed rows, names, and lookups. Pure; no I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from advisor.architecture import Architecture, architecture_from_config, load_config
+from advisor.errors import UnknownNameError
+from advisor.hardware import Gpu, ModelSpec, PriceEntry, PriceList
+from advisor.vocabulary import Format, Frozen
+
+
+class UseCase(Frozen):
+    use_case: str = Field(description="use case id")
+    name: str = Field(description="display name")
+    kind: str = Field(description="latency or throughput")
+    prefill_tokens: int = Field(gt=0, description="prompt tokens")
+    decode_tokens: int = Field(gt=0, description="output tokens")
+    ttft_limit_ms: float | None = Field(default=None, description="study's TTFT limit")
+    itl_limit_ms: float | None = Field(default=None, description="study's ITL limit")
+
+
+class SyncCell(Frozen):
+    model: str
+    format: Format
+    gpu: str
+    gpu_count: int
+    use_case: str | None
+    prefill_tokens: int
+    decode_tokens: int
+    latency_s: float
+    decode_flag: str | None
+    source: str
+
+
+class AsyncCell(Frozen):
+    model: str
+    format: Format
+    gpu: str
+    gpu_count: int
+    use_case: str | None
+    prefill_tokens: int
+    decode_tokens: int
+    max_qps: float
+    ttft_limit_ms: float | None
+    itl_limit_ms: float | None
+    decode_flag: str | None
+    source: str
+
+
+class AccuracyCell(Frozen):
+    model: str
+    format: Format
+    suite: str
+    task: str
+    metric: str
+    n_shot: int | None
+    score: float
+    baseline_score: float | None
+    recovery_pct: float | None
+    stderr: float | None
+    ci95_low_delta: float | None
+    ci95_high_delta: float | None
+    source: str
+
+
+class NameRow(Frozen):
+    kind: str
+    alias: str
+    canonical: str
+
+
+class Snapshot(Frozen):
+    """What the catalog holds, as read by `catalog.snapshot.read_snapshot`."""
+
+    digest: str = Field(description="hash of the content: the fitted-model cache key")
+    models: list[ModelSpec]
+    gpus: list[Gpu]
+    prices: list[PriceEntry]
+    use_cases: list[UseCase]
+    sync: list[SyncCell]
+    async_: list[AsyncCell] = Field(alias="async")
+    accuracy: list[AccuracyCell]
+    names: list[NameRow]
+
+    @classmethod
+    def from_rows(cls, document: dict[str, object]) -> Snapshot:
+        models = [
+            {
+                "model": row["model"],
+                "hf_id": row["hf_id"],
+                "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id")},
+            }
+            for row in document["models"]  # type: ignore[attr-defined]
+        ]
+        return cls.model_validate({**document, "models": models})
+
+    def price_list(self, name: str = "default") -> PriceList:
+        return PriceList(name=name, entries=self.prices)
+
+    def resolve(self, kind: str, value: str) -> str:
+        wanted = value.strip().lower()
+        for row in self.names:
+            if row.kind == kind and row.alias == wanted:
+                return row.canonical
+        accepted = {row.canonical for row in self.names if row.kind == kind}
+        aliases = {row.alias: row.canonical for row in self.names if row.kind == kind}
+        hint = "or give a path to a config.json" if kind == "model" else ""
+        raise UnknownNameError(kind.replace("_", " "), value, accepted, hint, aliases)
+
+    def model(self, value: str) -> ModelSpec:
+        """A catalog model by id or alias, or any dense decoder given as a config.json path."""
+        path = Path(value).expanduser()
+        if value.endswith(".json") or path.is_dir():
+            arch: Architecture = architecture_from_config(load_config(path), value)
+            return ModelSpec(model=value, arch=arch)
+        name = self.resolve("model", value)
+        return next(m for m in self.models if m.model == name)
+
+    def gpu(self, value: str) -> Gpu:
+        name = self.resolve("gpu", value)
+        return next(g for g in self.gpus if g.gpu == name)
+
+    def use_case(self, value: str) -> UseCase:
+        name = self.resolve("use_case", value)
+        return next(u for u in self.use_cases if u.use_case == name)

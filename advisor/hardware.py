@@ -1,0 +1,143 @@
+"""GPUs, prices and the configurations the search enumerates (pure data, no I/O)."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from advisor.architecture import Architecture
+from advisor.errors import InvalidInputError
+from advisor.vocabulary import FORMAT_COMPUTE, ComputeType, Format, Frozen
+
+# Serving-memory budget: weights plus KV cache must fit in gpu_count x memory x this.
+MEMORY_UTILISATION = 0.9
+# Per-GPU bandwidth between nodes when a deployment spans several (400 Gb/s InfiniBand/RoCE).
+INTER_NODE_GBPS = 50.0
+GPU_COUNTS = (1, 2, 4, 8, 16)
+
+
+class Gpu(Frozen):
+    gpu: str = Field(description="GPU id")
+    name: str = Field(description="marketing name")
+    architecture: str = Field(description="ampere, ada, hopper, blackwell, ...")
+    memory_gib: float = Field(gt=0, description="memory per GPU, GiB")
+    mem_bw_gbps: float = Field(gt=0, description="memory bandwidth, GB/s")
+    bf16_tflops: float = Field(gt=0, description="dense BF16 tensor TFLOP/s")
+    fp8_tflops: float | None = Field(default=None, gt=0, description="dense FP8 TFLOP/s")
+    int8_tops: float | None = Field(default=None, gt=0, description="dense INT8 TOP/s")
+    interconnect_gbps: float = Field(gt=0, description="GPU-to-GPU bandwidth in a node, GB/s")
+    nodes_of: int = Field(default=8, gt=0, description="GPUs per node")
+
+    def peak_tflops(self, compute: ComputeType) -> float | None:
+        return {
+            ComputeType.BF16: self.bf16_tflops,
+            ComputeType.FP8: self.fp8_tflops,
+            ComputeType.INT8: self.int8_tops,
+        }[compute]
+
+    def supports(self, fmt: Format) -> bool:
+        """FP8 needs FP8 tensor cores (Ada, Hopper and later); INT8 needs INT8 ones."""
+        return self.peak_tflops(FORMAT_COMPUTE[fmt]) is not None
+
+
+class ModelSpec(Frozen):
+    model: str = Field(description="model id in the catalog (or a config.json path)")
+    hf_id: str | None = Field(default=None, description="Hugging Face id")
+    arch: Architecture = Field(description="architecture")
+
+
+class PriceEntry(Frozen):
+    gpu: str = Field(description="GPU id")
+    gpu_count: int = Field(gt=0, description="GPUs in the priced offer")
+    usd_per_hour: float = Field(gt=0, description="price of the whole offer per hour")
+
+
+class PriceList(Frozen):
+    name: str = Field(description="price list id")
+    entries: list[PriceEntry] = Field(description="offers as listed")
+
+    def usd_per_hour(self, gpu: str, count: int) -> float | None:
+        """The listed price, else pro rata to the nearest listed count (ties: larger node)."""
+        listed = [e for e in self.entries if e.gpu == gpu]
+        if not listed:
+            return None
+        nearest = min(listed, key=lambda e: (abs(math.log(count / e.gpu_count)), -e.gpu_count))
+        return nearest.usd_per_hour * count / nearest.gpu_count
+
+    def gpus(self) -> list[str]:
+        return sorted({e.gpu for e in self.entries})
+
+
+def parse_price_rows(rows: list[dict[str, object]], name: str) -> PriceList:
+    """Price rows from a user file: gpu, gpu_count (default 1), and usd_per_hour or
+    usd_per_gpu_hour."""
+    entries = []
+    for index, row in enumerate(rows, start=1):
+        try:
+            gpu = str(row["gpu"]).strip().lower()
+            count = int(str(row.get("gpu_count") or 1))
+            if row.get("usd_per_hour") not in (None, ""):
+                usd = float(str(row["usd_per_hour"]))
+            elif row.get("usd_per_gpu_hour") not in (None, ""):
+                usd = float(str(row["usd_per_gpu_hour"])) * count
+            else:
+                raise KeyError("usd_per_hour")
+            entries.append(PriceEntry(gpu=gpu, gpu_count=count, usd_per_hour=usd))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise InvalidInputError(
+                f"{name}: price row {index} is not valid ({exc}); each row needs gpu, "
+                "gpu_count (optional, default 1) and usd_per_hour or usd_per_gpu_hour > 0"
+            ) from exc
+    if not entries:
+        raise InvalidInputError(f"{name}: no prices found")
+    return PriceList(name=name, entries=entries)
+
+
+def weight_bytes(arch: Architecture, fmt: Format) -> float:
+    """Bytes of weights: quantized linear layers (plus INT4 group scales), BF16 embeddings."""
+    linear = linear_params(arch)
+    bits = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}[fmt]
+    scales = linear / 128 * 2 if fmt is Format.INT4 else 0.0
+    embeddings = arch.vocab_size * arch.hidden_size * (1 if arch.tied_embeddings else 2)
+    return linear * bits / 8 + scales + embeddings * 2
+
+
+def streamed_bytes_per_token(arch: Architecture, fmt: Format) -> float:
+    """Bytes read from memory for one decode step at batch 1: every linear layer and the
+    output head (the input embedding is a lookup)."""
+    head = arch.vocab_size * arch.hidden_size * 2
+    scales = linear_params(arch) / 128 * 2 if fmt is Format.INT4 else 0.0
+    bits = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}[fmt]
+    return linear_params(arch) * bits / 8 + scales + head
+
+
+def linear_params(arch: Architecture) -> float:
+    q, kv = arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
+    per_layer = 2 * arch.hidden_size * q + 2 * arch.hidden_size * kv
+    per_layer += 3 * arch.hidden_size * arch.intermediate_size
+    return float(arch.layers * per_layer)
+
+
+def kv_bytes_per_token(arch: Architecture) -> float:
+    """BF16 KV cache: keys and values for every layer."""
+    return 2.0 * arch.layers * arch.kv_heads * arch.head_dim * 2
+
+
+def flops_per_token(arch: Architecture, context: float) -> float:
+    """Forward FLOPs for one token attending to `context` earlier tokens."""
+    dense = 2 * (linear_params(arch) + arch.vocab_size * arch.hidden_size)
+    attention = 4 * arch.layers * arch.heads * arch.head_dim * context
+    return dense + attention
+
+
+def memory_needed_gib(
+    arch: Architecture, fmt: Format, context_tokens: int, sequences: int = 1
+) -> float:
+    return (weight_bytes(arch, fmt) + kv_bytes_per_token(arch) * context_tokens * sequences) / 2**30
+
+
+def fits(arch: Architecture, fmt: Format, gpu: Gpu, count: int, context_tokens: int) -> bool:
+    """Weights plus one full-length sequence of KV cache within count x memory x 0.9."""
+    budget = count * gpu.memory_gib * MEMORY_UTILISATION
+    return memory_needed_gib(arch, fmt, context_tokens) <= budget

@@ -1,0 +1,300 @@
+"""Performance models: physics for the shape, fitted coefficients for the constants.
+
+Synchronous (one request at a time):
+    ITL  = m (1 + b_mem[f]) + b_intra n_intra + b_inter n_inter + b_layer layers + b_step
+    TTFT = max(c, m) + comm_prefill + b_comp[f] c + b_0
+    latency = TTFT + (D - 1) ITL
+where m is the time to stream the weights once per GPU at datasheet bandwidth, c the prefill
+FLOPs per GPU over the format's datasheet peak, n_* the all-reduces per step inside a node and
+across nodes. Every b is fitted non-negative (`LinearRegression(positive=True)`), so no
+prediction is ever faster than the roofline bound (all b = 0).
+
+Asynchronous (continuous batching) is a steady-state roofline of a replica at request rate lam:
+decode steps at batch B cost max(m + B kv, B flops) (KV reads and compute grow with the
+batch), prefill takes a share rho = lam c of the GPU time, B follows from Little's law and must
+fit the KV cache left after the weights in tp x memory x 0.9. The highest lam that keeps TTFT
+and ITL within the limits (or, without limits, stays stable) is found by bisection, for every
+tensor-parallel size that divides the GPU budget; the best arrangement wins. A multiplicative
+efficiency fitted on the measurements (Ridge on log ratios) scales it down, never up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.utils.validation import check_is_fitted
+
+from advisor.architecture import Architecture
+from advisor.hardware import (
+    INTER_NODE_GBPS,
+    MEMORY_UTILISATION,
+    Gpu,
+    flops_per_token,
+    kv_bytes_per_token,
+    streamed_bytes_per_token,
+    weight_bytes,
+)
+from advisor.vocabulary import FORMAT_COMPUTE, Format
+
+FORMATS = list(Format)
+Array = NDArray[Any]  # float or bool arrays; numpy typing is too strict to help here
+
+# Columns of the quantity matrix every estimator here takes as X.
+COLUMNS = (
+    "m_s",  # weights streamed once per GPU at datasheet bandwidth, s
+    "c_s",  # prefill FLOPs per GPU at datasheet peak, s
+    "comm_prefill_s",  # prefill all-reduce volume over the link bandwidth, s
+    "n_intra",  # all-reduces per forward pass inside a node
+    "n_inter",  # all-reduces per forward pass across nodes
+    "prefill",  # prompt tokens
+    "decode",  # output tokens
+    "fmt",  # index into FORMATS
+    "kv_s",  # KV cache of one average-length sequence read per step, s
+    "f_s",  # decode FLOPs of one token per GPU at datasheet peak, s
+    "kv_capacity",  # sequences of prefill+decode tokens the KV cache holds
+    "replicas",  # replicas of this tensor-parallel group in the GPU budget
+    "layers",  # transformer blocks: kernels launched per forward pass grow with them
+    "mem_bw_gbps",  # datasheet memory bandwidth (GDDR and HBM parts differ in efficiency)
+)
+COL = {name: i for i, name in enumerate(COLUMNS)}
+
+
+@dataclass(frozen=True)
+class Config:
+    """One replica arrangement: a model in a format on `tp` GPUs, `replicas` times."""
+
+    arch: Architecture
+    fmt: Format
+    gpu: Gpu
+    tp: int
+    replicas: int
+    prefill: int
+    decode: int
+
+
+def quantities(config: Config) -> list[float]:
+    """The physical quantities of one configuration, in COLUMNS order."""
+    arch, gpu, tp = config.arch, config.gpu, config.tp
+    peak = gpu.peak_tflops(FORMAT_COMPUTE[config.fmt])
+    if peak is None:
+        raise ValueError(f"{gpu.gpu} has no {FORMAT_COMPUTE[config.fmt]} tensor cores")
+    bandwidth = gpu.mem_bw_gbps * 1e9
+    m = streamed_bytes_per_token(arch, config.fmt) / tp / bandwidth
+    p = config.prefill
+    c = p * flops_per_token(arch, p / 2) / tp / (peak * 1e12)
+    link = gpu.interconnect_gbps if tp <= gpu.nodes_of else INTER_NODE_GBPS
+    volume = 2 * arch.layers * 2 * (tp - 1) / tp * p * arch.hidden_size * 2
+    comm = volume / (link * 1e9) if tp > 1 else 0.0
+    n_intra = 2.0 * arch.layers if tp > 1 else 0.0
+    n_inter = 2.0 * arch.layers if tp > gpu.nodes_of else 0.0
+    context = p + config.decode / 2
+    kv = kv_bytes_per_token(arch) * context / tp / bandwidth
+    f = flops_per_token(arch, context) / tp / (peak * 1e12)
+    free = tp * gpu.memory_gib * MEMORY_UTILISATION * 2**30 - weight_bytes(arch, config.fmt)
+    capacity = free / (kv_bytes_per_token(arch) * (p + config.decode))
+    return [
+        m,
+        c,
+        comm,
+        n_intra,
+        n_inter,
+        p,
+        config.decode,
+        FORMATS.index(config.fmt),
+        kv,
+        f,
+        capacity,
+        config.replicas,
+        arch.layers,
+        gpu.mem_bw_gbps,
+    ]
+
+
+def quantity_matrix(configs: list[Config]) -> Array:
+    return np.array([quantities(c) for c in configs], dtype=float).reshape(-1, len(COLUMNS))
+
+
+def _onehot(X: Array) -> Array:
+    out = np.zeros((len(X), len(FORMATS)))
+    out[np.arange(len(X)), X[:, COL["fmt"]].astype(int)] = 1.0
+    return out
+
+
+def sync_bounds(X: Array) -> tuple[Array, Array]:
+    """Roofline TTFT and ITL: nothing can be faster."""
+    m, c = X[:, COL["m_s"]], X[:, COL["c_s"]]
+    return np.maximum(c, m) + X[:, COL["comm_prefill_s"]], m
+
+
+def _sync_design(X: Array) -> Array:
+    hot = _onehot(X)
+    steps = X[:, COL["decode"]] - 1
+    n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
+    return np.column_stack(
+        [
+            hot * (steps * X[:, COL["m_s"]])[:, None],  # b_mem[f]: bandwidth shortfall
+            hot * X[:, COL["c_s"]][:, None],  # b_comp[f]: prefill compute shortfall
+            steps * n_intra,  # b_intra: s per all-reduce in a node, per step
+            steps * n_inter,  # b_inter: s per all-reduce across nodes, per step
+            steps * layers,  # b_layer: s per layer per step (kernel launches)
+            steps,  # b_step: s per step
+            np.ones(len(X)),  # b_0: s per request
+            layers,  # b_0layer: s per layer per request
+            n_intra,  # b_0intra: s per all-reduce per request
+            n_inter,  # b_0inter
+        ]
+    )
+
+
+N_FORMATS = len(FORMATS)
+
+
+class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """End-to-end latency of one request served alone; see the module docstring.
+
+    Fitted by non-negative least squares on the excess over the roofline bound, rows weighted by
+    1/latency so that the fit minimises relative rather than absolute error.
+    """
+
+    def fit(self, X: Array, y: Array) -> SyncLatencyModel:
+        y = np.asarray(y, dtype=float)
+        ttft, itl = sync_bounds(X)
+        bound = ttft + (X[:, COL["decode"]] - 1) * itl
+        weight = 1 / y
+        design = _sync_design(X) * weight[:, None]
+        # Columns span seconds to thousands of all-reduces: scale them so NNLS is well posed.
+        scale = np.abs(design).max(axis=0)
+        scale[scale == 0] = 1.0
+        regression = LinearRegression(positive=True, fit_intercept=False)
+        regression.fit(design / scale, (y - bound) * weight)
+        self.coef_ = regression.coef_ / scale
+        return self
+
+    def components(self, X: Array) -> tuple[Array, Array]:
+        """Predicted TTFT and ITL, seconds."""
+        check_is_fitted(self, "coef_")
+        k = N_FORMATS
+        hot = _onehot(X)
+        b_mem, b_comp = hot @ self.coef_[:k], hot @ self.coef_[k : 2 * k]
+        b_intra, b_inter, b_layer, b_step, b_0, b_0layer, b_0intra, b_0inter = self.coef_[2 * k :]
+        n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
+        ttft_bound, m = sync_bounds(X)
+        itl = m * (1 + b_mem) + b_intra * n_intra + b_inter * n_inter + b_layer * layers + b_step
+        ttft = ttft_bound + b_comp * X[:, COL["c_s"]] + b_0 + b_0layer * layers
+        ttft = ttft + b_0intra * n_intra + b_0inter * n_inter
+        return ttft, itl
+
+    def predict(self, X: Array) -> Array:
+        ttft, itl = self.components(X)
+        return np.asarray(ttft + (X[:, COL["decode"]] - 1) * itl, dtype=float)
+
+
+def _steady_state(lam: Array, X: Array) -> tuple[Array, Array, Array, Array]:
+    """(stable, batch, ITL, TTFT) of a replica at request rate `lam`, at the roofline.
+
+    A decode step at batch B takes max(m + kv B, f B): weights plus KV reads, or compute,
+    whichever binds. Prefill takes a share rho = lam c of the GPU time; Little's law gives
+    B = lam D step(B) / (1 - rho), whose solution is the larger of the two lines' fixed points.
+    """
+    m, kv, f = X[:, COL["m_s"]], X[:, COL["kv_s"]], X[:, COL["f_s"]]
+    prefill = X[:, COL["c_s"]] + X[:, COL["comm_prefill_s"]]
+    decode = X[:, COL["decode"]]
+    rho = lam * prefill
+    free = 1 - rho
+    den_mem = free - lam * decode * kv
+    den_cmp = free - lam * decode * f
+    stable = (free > 0) & (den_mem > 0) & (den_cmp > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        batch = np.where(den_mem > 0, lam * decode * m / den_mem, np.inf)
+        step = np.maximum(m + kv * batch, f * batch)
+        itl = step / free
+        ttft = prefill + step + rho * prefill / (2 * free)
+    return stable, batch, itl, ttft
+
+
+def max_rate(X: Array, ttft_limit_s: Array, itl_limit_s: Array) -> Array:
+    """Highest request rate per replica, at the roofline, that keeps TTFT and ITL within the
+    limits (inf: no limit) and the sequences in flight within the KV cache; by bisection."""
+    capacity = X[:, COL["kv_capacity"]]
+    prefill = X[:, COL["c_s"]] + X[:, COL["comm_prefill_s"]]
+
+    def ok(lam: Array) -> Array:
+        stable, batch, itl, ttft = _steady_state(lam, X)
+        in_flight = batch + lam * ttft
+        within = (itl <= itl_limit_s) & (ttft <= ttft_limit_s) & (in_flight <= capacity)
+        return np.asarray(stable & within, dtype=bool)
+
+    lo, hi = np.zeros(len(X)), 1 / np.maximum(prefill, 1e-9)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        good = ok(mid)
+        lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
+    return np.where(ok(np.full(len(X), 1e-9)) & (capacity >= 1), lo, 0.0)
+
+
+def _calibration_design(X: Array) -> Array:
+    limited = np.isfinite(X[:, -1]).astype(float)
+    return np.column_stack(
+        [
+            _onehot(X),
+            limited,
+            np.log(X[:, COL["prefill"]]),
+            np.log(X[:, COL["decode"]]),
+            np.log(X[:, COL["mem_bw_gbps"]]),
+        ]
+    )
+
+
+class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Highest QPS of a whole GPU budget (replicas x tensor-parallel group) within limits.
+
+    X is the quantity matrix plus two columns, the TTFT and ITL limits in seconds (inf: none).
+    The roofline simulation is corrected by exp(Ridge(log measured / simulated)) on format,
+    limits, log token counts and log bandwidth, and never exceeds the simulation itself.
+    """
+
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+
+    def fit(self, X: Array, y: Array) -> AsyncThroughputModel:
+        y = np.asarray(y, dtype=float)
+        bound = self.bound(X)
+        ok = (bound > 0) & (y > 0)
+        self.calibration_ = Ridge(alpha=self.alpha)
+        self.calibration_.fit(_calibration_design(X[ok]), np.log(y[ok] / bound[ok]))
+        return self
+
+    @staticmethod
+    def bound(X: Array) -> Array:
+        """The roofline: QPS with every overhead at zero."""
+        per_replica = max_rate(X[:, : len(COLUMNS)], X[:, -2], X[:, -1])
+        return per_replica * X[:, COL["replicas"]]
+
+    def predict(self, X: Array) -> Array:
+        check_is_fitted(self, "calibration_")
+        bound = self.bound(X)
+        factor = np.exp(self.calibration_.predict(_calibration_design(X)))
+        return np.asarray(bound * np.minimum(factor, 1.0), dtype=float)
+
+
+def arrangements(budget: int, nodes_of: int) -> list[tuple[int, int]]:
+    """(tensor-parallel size, replicas) that use exactly `budget` GPUs; TP spans nodes only
+    when one node is not enough."""
+    out = []
+    for tp in (1, 2, 4, 8, 16, 32):
+        if tp <= budget and budget % tp == 0 and (tp <= nodes_of or tp == budget):
+            out.append((tp, budget // tp))
+    return out
+
+
+def async_matrix(
+    configs: list[Config], ttft_limit_s: list[float], itl_limit_s: list[float]
+) -> Array:
+    """Quantities plus the two limit columns (inf: no limit), as AsyncThroughputModel takes."""
+    q = quantity_matrix(configs)
+    return np.column_stack([q, np.asarray(ttft_limit_s, float), np.asarray(itl_limit_s, float)])

@@ -1,0 +1,352 @@
+"""Fit the performance models on a catalog snapshot; predict any configuration with a label
+(measured / interpolated / extrapolated) and an 80% interval from held-out error."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import Field
+
+from advisor.data import Snapshot
+from advisor.hardware import Gpu, ModelSpec, fits
+from advisor.performance import (
+    COL,
+    Array,
+    AsyncThroughputModel,
+    Config,
+    SyncLatencyModel,
+    arrangements,
+    async_matrix,
+    quantity_matrix,
+    sync_bounds,
+)
+from advisor.vocabulary import Format, Frozen, Label
+
+SHORT_DECODE_TOKENS = 256
+# Blocks of the study whose configuration is ambiguous (see data/README.md): not fitted on.
+AMBIGUOUS_SOURCES = ("study:table6:405b-16xh100-first",)
+# Measured figures still carry run-to-run noise; their interval is +-5%.
+MEASURED_SPREAD = 0.05
+# Outside the measured region the held-out error quantiles are doubled (in log space).
+EXTRAPOLATION_WIDENING = 2.0
+
+
+class Cell(Frozen):
+    """One configuration to predict."""
+
+    model: ModelSpec
+    format: Format
+    gpu: Gpu
+    gpu_count: int = Field(gt=0)
+    prefill_tokens: int = Field(gt=0)
+    decode_tokens: int = Field(gt=0)
+
+
+class SyncPrediction(Frozen):
+    ttft_ms: float = Field(description="time to first token, one request alone")
+    itl_ms: float = Field(description="inter-token latency, one request alone")
+    latency_s: float = Field(description="end-to-end latency")
+    latency_s_lo: float = Field(description="80% interval, low")
+    latency_s_hi: float = Field(description="80% interval, high")
+    latency_bound_s: float = Field(description="roofline: no deployment can be faster")
+    label: Label
+
+
+class AsyncPrediction(Frozen):
+    max_qps: float = Field(description="highest request rate within the TTFT/ITL limits")
+    max_qps_lo: float = Field(description="80% interval, low")
+    max_qps_hi: float = Field(description="80% interval, high")
+    max_qps_unconstrained: float = Field(description="highest request rate without limits")
+    tensor_parallel_size: int = Field(description="GPUs per replica in the best arrangement")
+    replicas: int = Field(description="replicas in the GPU budget")
+    label: Label
+
+
+@dataclass
+class Domain:
+    """Where the models were fitted: predictions outside are extrapolated."""
+
+    gpus: set[str] = field(default_factory=set)
+    formats: set[Format] = field(default_factory=set)
+    params_b: tuple[float, float] = (math.inf, -math.inf)
+    max_count: int = 0
+    prefill: tuple[int, int] = (10**9, 0)
+    decode: tuple[int, int] = (10**9, 0)
+
+    def add(self, cell: Cell) -> None:
+        self.gpus.add(cell.gpu.gpu)
+        self.formats.add(cell.format)
+        p = cell.model.arch.params_b
+        self.params_b = (min(self.params_b[0], p), max(self.params_b[1], p))
+        self.max_count = max(self.max_count, cell.gpu_count)
+        self.prefill = (
+            min(self.prefill[0], cell.prefill_tokens),
+            max(self.prefill[1], cell.prefill_tokens),
+        )
+        self.decode = (
+            min(self.decode[0], cell.decode_tokens),
+            max(self.decode[1], cell.decode_tokens),
+        )
+
+    def contains(self, cell: Cell) -> bool:
+        return (
+            cell.gpu.gpu in self.gpus
+            and cell.format in self.formats
+            and self.params_b[0] * 0.999 <= cell.model.arch.params_b <= self.params_b[1] * 1.001
+            and cell.gpu_count <= self.max_count
+            and self.prefill[0] <= cell.prefill_tokens <= self.prefill[1]
+            and self.decode[0] <= cell.decode_tokens <= self.decode[1]
+        )
+
+
+def _key(cell: Cell) -> tuple[object, ...]:
+    return (
+        cell.model.model,
+        cell.format,
+        cell.gpu.gpu,
+        cell.gpu_count,
+        cell.prefill_tokens,
+        cell.decode_tokens,
+    )
+
+
+def _limit_s(limit_ms: float | None) -> float:
+    return math.inf if limit_ms is None else limit_ms / 1000
+
+
+@dataclass
+class TrainingSet:
+    X: Array
+    y: Array
+    cells: list[Cell]
+    use_cases: list[str]
+    configs: list[str]
+    clean: Array
+    sources: list[str]
+
+
+def sync_training(snapshot: Snapshot) -> TrainingSet:
+    cells, y, use_cases, configs, clean, sources = [], [], [], [], [], []
+    for row in snapshot.sync:
+        cell = Cell(
+            model=snapshot.model(row.model),
+            format=row.format,
+            gpu=snapshot.gpu(row.gpu),
+            gpu_count=row.gpu_count,
+            prefill_tokens=row.prefill_tokens,
+            decode_tokens=row.decode_tokens,
+        )
+        cells.append(cell)
+        y.append(row.latency_s)
+        use_cases.append(row.use_case or f"{row.prefill_tokens}/{row.decode_tokens}")
+        configs.append(f"{row.model}/{row.format}/{row.gpu}/{row.gpu_count}")
+        clean.append(row.decode_flag is None)
+        sources.append(row.source)
+    X = quantity_matrix([_config(c, c.gpu_count, 1) for c in cells])
+    return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
+
+
+def _config(cell: Cell, tp: int, replicas: int) -> Config:
+    return Config(
+        arch=cell.model.arch,
+        fmt=cell.format,
+        gpu=cell.gpu,
+        tp=tp,
+        replicas=replicas,
+        prefill=cell.prefill_tokens,
+        decode=cell.decode_tokens,
+    )
+
+
+def best_arrangements(
+    cells: Sequence[Cell], ttft_s: Sequence[float], itl_s: Sequence[float]
+) -> tuple[Array, list[tuple[int, int]]]:
+    """For each cell, the roofline-best (tp, replicas) and its async quantity row."""
+    rows: list[Config] = []
+    owners: list[int] = []
+    limits_t: list[float] = []
+    limits_i: list[float] = []
+    for index, cell in enumerate(cells):
+        context = cell.prefill_tokens + cell.decode_tokens
+        for tp, replicas in arrangements(cell.gpu_count, cell.gpu.nodes_of):
+            if fits(cell.model.arch, cell.format, cell.gpu, tp, context):
+                rows.append(_config(cell, tp, replicas))
+                owners.append(index)
+                limits_t.append(ttft_s[index])
+                limits_i.append(itl_s[index])
+    width = len(COL) + 2
+    best_rows = np.full((len(cells), width), np.nan)
+    best_arr = [(cell.gpu_count, 1) for cell in cells]
+    if not rows:
+        return best_rows, best_arr
+    X = async_matrix(rows, limits_t, limits_i)
+    bound = AsyncThroughputModel.bound(X)
+    best_value = np.full(len(cells), -1.0)
+    for row, owner, value, config in zip(X, owners, bound, rows, strict=True):
+        if value > best_value[owner]:
+            best_value[owner] = value
+            best_rows[owner] = row
+            best_arr[owner] = (config.tp, config.replicas)
+    return best_rows, best_arr
+
+
+def async_training(snapshot: Snapshot) -> tuple[TrainingSet, list[tuple[int, int]]]:
+    cells, y, use_cases, configs, clean, sources, ttft, itl = [], [], [], [], [], [], [], []
+    for row in snapshot.async_:
+        cells.append(
+            Cell(
+                model=snapshot.model(row.model),
+                format=row.format,
+                gpu=snapshot.gpu(row.gpu),
+                gpu_count=row.gpu_count,
+                prefill_tokens=row.prefill_tokens,
+                decode_tokens=row.decode_tokens,
+            )
+        )
+        y.append(row.max_qps)
+        use_cases.append(row.use_case or f"{row.prefill_tokens}/{row.decode_tokens}")
+        configs.append(f"{row.source}/{row.model}/{row.format}/{row.gpu}/{row.gpu_count}")
+        clean.append(row.source not in AMBIGUOUS_SOURCES)
+        sources.append(row.source)
+        ttft.append(_limit_s(row.ttft_limit_ms))
+        itl.append(_limit_s(row.itl_limit_ms))
+    X, arrangement = best_arrangements(cells, ttft, itl)
+    training = TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
+    return training, arrangement
+
+
+def held_out(
+    make: type[SyncLatencyModel] | type[AsyncThroughputModel],
+    data: TrainingSet,
+    groups: Sequence[str],
+) -> Array:
+    """Predictions for each group by a model fitted on the clean rows of all other groups."""
+    groups_ = np.asarray(groups)
+    predictions = np.full(len(data.y), np.nan)
+    usable = data.clean & np.isfinite(data.X).all(axis=1)
+    for group in np.unique(groups_):
+        train = usable & (groups_ != group)
+        test = (groups_ == group) & np.isfinite(data.X).all(axis=1)
+        if train.sum() < 5 or not test.any():
+            continue
+        predictions[test] = make().fit(data.X[train], data.y[train]).predict(data.X[test])
+    return predictions
+
+
+def log_error_quantiles(predicted: Array, measured: Array, mask: Array) -> tuple[float, float]:
+    """10th and 90th percentiles of log(measured / predicted): the 80% interval's factors."""
+    ok = mask & np.isfinite(predicted) & (predicted > 0) & (measured > 0)
+    if ok.sum() < 5:
+        return (-0.5, 0.5)
+    errors = np.log(measured[ok] / predicted[ok])
+    return float(np.percentile(errors, 10)), float(np.percentile(errors, 90))
+
+
+class PerformancePredictor:
+    """Both performance models, fitted on a snapshot, with measured values where they exist."""
+
+    def fit(self, snapshot: Snapshot) -> PerformancePredictor:
+        sync = sync_training(snapshot)
+        train = sync.clean
+        self.sync_model_ = SyncLatencyModel().fit(sync.X[train], sync.y[train])
+        self.sync_q_ = log_error_quantiles(
+            held_out(SyncLatencyModel, sync, sync.use_cases), sync.y, sync.clean
+        )
+        asy, _ = async_training(snapshot)
+        train = asy.clean & np.isfinite(asy.X).all(axis=1)
+        self.async_model_ = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
+        self.async_q_ = log_error_quantiles(
+            held_out(AsyncThroughputModel, asy, asy.use_cases), asy.y, asy.clean
+        )
+        self.domain_ = Domain()
+        for cell in sync.cells + asy.cells:
+            self.domain_.add(cell)
+        self.sync_measured_ = {
+            _key(cell): latency
+            for cell, latency, ok in zip(sync.cells, sync.y, sync.clean, strict=True)
+            if ok
+        }
+        self.async_measured_: dict[tuple[object, ...], float] = {}
+        for row, cell in zip(snapshot.async_, asy.cells, strict=True):
+            if row.source not in AMBIGUOUS_SOURCES:
+                key = (*_key(cell), row.ttft_limit_ms, row.itl_limit_ms)
+                self.async_measured_[key] = max(self.async_measured_.get(key, 0.0), row.max_qps)
+        return self
+
+    def label(self, cell: Cell) -> Label:
+        return Label.INTERPOLATED if self.domain_.contains(cell) else Label.EXTRAPOLATED
+
+    def _factors(self, q: tuple[float, float], label: Label) -> tuple[float, float]:
+        if label is Label.MEASURED:
+            return 1 - MEASURED_SPREAD, 1 + MEASURED_SPREAD
+        widen = EXTRAPOLATION_WIDENING if label is Label.EXTRAPOLATED else 1.0
+        return math.exp(min(q[0], 0.0) * widen), math.exp(max(q[1], 0.0) * widen)
+
+    def predict_sync(self, cells: Sequence[Cell]) -> list[SyncPrediction]:
+        if not cells:
+            return []
+        X = quantity_matrix([_config(c, c.gpu_count, 1) for c in cells])
+        ttft, itl = self.sync_model_.components(X)
+        ttft_bound, itl_bound = sync_bounds(X)
+        bound = ttft_bound + (X[:, COL["decode"]] - 1) * itl_bound
+        out = []
+        for i, cell in enumerate(cells):
+            latency = ttft[i] + (cell.decode_tokens - 1) * itl[i]
+            measured = self.sync_measured_.get(_key(cell))
+            label = Label.MEASURED if measured is not None else self.label(cell)
+            scale = 1.0 if measured is None else measured / latency
+            lo, hi = self._factors(self.sync_q_, label)
+            value = latency * scale
+            out.append(
+                SyncPrediction(
+                    ttft_ms=ttft[i] * scale * 1000,
+                    itl_ms=itl[i] * scale * 1000,
+                    latency_s=value,
+                    latency_s_lo=max(value * lo, bound[i]),
+                    latency_s_hi=value * hi,
+                    latency_bound_s=bound[i],
+                    label=label,
+                )
+            )
+        return out
+
+    def predict_async(
+        self, cells: Sequence[Cell], ttft_limit_ms: float | None, itl_limit_ms: float | None
+    ) -> list[AsyncPrediction]:
+        if not cells:
+            return []
+        n = len(cells)
+        limited, arrangement = best_arrangements(
+            cells, [_limit_s(ttft_limit_ms)] * n, [_limit_s(itl_limit_ms)] * n
+        )
+        free, _ = best_arrangements(cells, [math.inf] * n, [math.inf] * n)
+        ok = np.isfinite(limited).all(axis=1)
+        qps = np.zeros(n)
+        qps_free = np.zeros(n)
+        if ok.any():
+            qps[ok] = self.async_model_.predict(limited[ok])
+        ok_free = np.isfinite(free).all(axis=1)
+        if ok_free.any():
+            qps_free[ok_free] = self.async_model_.predict(free[ok_free])
+        out = []
+        for i, cell in enumerate(cells):
+            measured = self.async_measured_.get((*_key(cell), ttft_limit_ms, itl_limit_ms))
+            label = Label.MEASURED if measured is not None else self.label(cell)
+            value = float(measured) if measured is not None else float(qps[i])
+            lo, hi = self._factors(self.async_q_, label)
+            tp, replicas = arrangement[i]
+            out.append(
+                AsyncPrediction(
+                    max_qps=value,
+                    max_qps_lo=value * lo,
+                    max_qps_hi=value * hi,
+                    max_qps_unconstrained=max(float(qps_free[i]), value),
+                    tensor_parallel_size=tp,
+                    replicas=replicas,
+                    label=label,
+                )
+            )
+        return out

@@ -1,0 +1,174 @@
+"""The search: rank evaluated candidates by cost under the targets. A pure function.
+
+`recommend(options, targets)` returns the cheapest feasible option, the other feasible options
+in order, and every rejected one with the constraint that ruled it out and by how much.
+"Nothing meets these targets" is a normal answer: no recommendation, and the closest misses.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field
+
+from advisor.vocabulary import Format, Frozen, Label, Mode
+
+CLOSEST_MISSES = 5
+
+
+class Targets(Frozen):
+    mode: Mode = Field(description="sync: one request at a time; async: continuous batching")
+    ttft_ms: float | None = Field(default=None, gt=0, description="TTFT limit")
+    itl_ms: float | None = Field(default=None, gt=0, description="ITL limit")
+    latency_s: float | None = Field(default=None, gt=0, description="end-to-end latency limit")
+    min_recovery_pct: float | None = Field(default=None, gt=0, le=200, description="accuracy floor")
+    suite: str = Field(description="suite or task the floor applies to")
+    qps: float | None = Field(default=None, gt=0, description="load to size the fleet for")
+
+
+class Violation(Frozen):
+    reason: str = Field(
+        description="memory, unsupported, no_price, ttft, itl, latency, accuracy, throughput"
+    )
+    detail: str = Field(description="what was wrong, in words and numbers")
+    excess_pct: float | None = Field(default=None, description="how far past the target, %")
+
+
+class Option(Frozen):
+    """One candidate with everything predicted for it (predictions are None where it could not
+    be evaluated: it does not fit, its format is not supported, or it has no price)."""
+
+    format: Format
+    gpu: str
+    gpu_count: int
+    tensor_parallel_size: int | None = None
+    replicas: int | None = None
+    ttft_ms: float | None = None
+    itl_ms: float | None = None
+    latency_s: float | None = None
+    latency_s_lo: float | None = None
+    latency_s_hi: float | None = None
+    max_qps: float | None = None
+    max_qps_lo: float | None = None
+    max_qps_hi: float | None = None
+    max_qps_unconstrained: float | None = None
+    usd_per_hour: float | None = None
+    usd_per_query: float | None = None
+    usd_per_query_lo: float | None = None
+    usd_per_query_hi: float | None = None
+    queries_per_usd: float | None = None
+    recovery_pct: float | None = None
+    recovery_pct_lo: float | None = None
+    recovery_pct_hi: float | None = None
+    label: Label | None = None
+    accuracy_label: Label | None = None
+    deployments: int | None = Field(default=None, description="copies needed for the target QPS")
+    fleet_usd_per_hour: float | None = None
+    usd_per_million_output_tokens: float | None = None
+    blocked: Violation | None = Field(default=None, description="why it was not evaluated")
+
+
+class Rejected(Option):
+    reason: str
+    detail: str
+    excess_pct: float | None = None
+    cheaper_than_recommendation: bool = False
+
+
+class Result(Frozen):
+    recommendation: Option | None
+    alternatives: list[Option]
+    rejected: list[Rejected]
+    closest_misses: list[Rejected]
+
+
+def _excess(value: float, limit: float) -> float:
+    return 100 * (value - limit) / limit
+
+
+def violations(option: Option, targets: Targets) -> list[Violation]:
+    """Every target the option misses, worst first."""
+    if option.blocked is not None:
+        return [option.blocked]
+    found: list[Violation] = []
+    if targets.mode is Mode.ASYNC:
+        if not option.max_qps:
+            found.append(
+                Violation(
+                    reason="throughput",
+                    excess_pct=None,
+                    detail=("cannot meet the TTFT/ITL limits even at the lowest load"),
+                )
+            )
+    else:
+        checks = [
+            ("ttft", option.ttft_ms, targets.ttft_ms, "TTFT", "ms"),
+            ("itl", option.itl_ms, targets.itl_ms, "ITL", "ms"),
+            ("latency", option.latency_s, targets.latency_s, "latency", "s"),
+        ]
+        for reason, value, limit, name, unit in checks:
+            if limit is not None and value is not None and value > limit:
+                found.append(
+                    Violation(
+                        reason=reason,
+                        excess_pct=_excess(value, limit),
+                        detail=f"{name} {value:,.4g} {unit} > {limit:,.4g} {unit} "
+                        f"(+{_excess(value, limit):.0f}%)",
+                    )
+                )
+    floor = targets.min_recovery_pct
+    if floor is not None and option.recovery_pct is not None and option.recovery_pct < floor:
+        short = floor - option.recovery_pct
+        found.append(
+            Violation(
+                reason="accuracy",
+                excess_pct=100 * short / floor,
+                detail=f"recovery {option.recovery_pct:.2f}% < {floor:g}% on "
+                f"{targets.suite} (-{short:.2f} points)",
+            )
+        )
+    return sorted(found, key=lambda v: -(v.excess_pct or math.inf))
+
+
+def _cost(option: Option, targets: Targets) -> float:
+    if targets.qps is not None and option.fleet_usd_per_hour is not None:
+        return option.fleet_usd_per_hour
+    return option.usd_per_query if option.usd_per_query is not None else math.inf
+
+
+def recommend(options: list[Option], targets: Targets) -> Result:
+    """The cheapest option that meets every target, the ranked alternatives, and the rest."""
+    feasible: list[Option] = []
+    rejected: list[tuple[Option, list[Violation]]] = []
+    for option in options:
+        missed = violations(option, targets)
+        if missed:
+            rejected.append((option, missed))
+        else:
+            feasible.append(option)
+    feasible.sort(key=lambda o: (_cost(o, targets), o.gpu_count, o.gpu, o.format.value))
+    winner = feasible[0] if feasible else None
+    winner_cost = _cost(winner, targets) if winner else math.inf
+    out = []
+    for option, missed in sorted(
+        rejected, key=lambda r: (_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value)
+    ):
+        worst = missed[0]
+        out.append(
+            Rejected(
+                **option.model_dump(),
+                reason=worst.reason,
+                detail="; ".join(v.detail for v in missed),
+                excess_pct=worst.excess_pct,
+                cheaper_than_recommendation=_cost(option, targets) < winner_cost,
+            )
+        )
+    misses: list[Rejected] = []
+    if winner is None:
+        evaluated = [r for r in out if r.blocked is None and r.excess_pct is not None]
+        misses = sorted(evaluated, key=lambda r: (r.excess_pct or 0.0, _cost(r, targets)))[
+            :CLOSEST_MISSES
+        ]
+    return Result(
+        recommendation=winner, alternatives=feasible[1:], rejected=out, closest_misses=misses
+    )

@@ -1,0 +1,4 @@
+SELECT model, hf_id, family, architecture, params_b, layers, hidden_size, heads, kv_heads,
+       head_dim, intermediate_size, vocab_size, tied_embeddings, attention_bias,
+       max_position_embeddings
+FROM model_specs ORDER BY model

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from advisor.data import Snapshot
+from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
 from advisor.hardware import PriceList
-from advisor.performance import COL, Array, AsyncThroughputModel, SyncLatencyModel, sync_bounds
+from advisor.performance import COL, Array, async_bound, sync_bounds
 from advisor.predictor import (
     SHORT_DECODE_TOKENS,
     TrainingSet,
@@ -77,7 +78,7 @@ def fidelity(snapshot: Snapshot) -> dict[str, Any]:
     asy_uc_out = held_out(AsyncThroughputModel, asy, asy.use_cases)
     naive_async = np.full(len(asy.y), np.nan)
     finite = np.isfinite(asy.X).all(axis=1)
-    naive_async[finite] = AsyncThroughputModel.bound(asy.X[finite])
+    naive_async[finite] = async_bound(asy.X[finite])
 
     def document(sync_uc: Array, sync_cfg: Array, async_uc: Array) -> dict[str, Any]:
         agree_s, total_s = _agreement(sync, sync_uc, sync.y, prices, per_query=True)

@@ -2,8 +2,8 @@
 
 Synchronous (one request at a time):
     ITL  = m (1 + b_mem[f]) + b_intra n_intra + b_inter n_inter + b_layer layers + b_step
-    TTFT = max(c, m) + comm_prefill + b_comp[f] c + b_0
-    latency = TTFT + (D - 1) ITL
+    TTFT = max(c, m) + comm_prefill + b_comp[f] c
+    latency = TTFT + (D - 1) ITL + b_0 + b_0layer layers + b_0intra n_intra + b_0inter n_inter
 where m is the time to stream the weights once per GPU at datasheet bandwidth, c the prefill
 FLOPs per GPU over the format's datasheet peak, n_* the all-reduces per step inside a node and
 across nodes. Every b is fitted non-negative (`LinearRegression(positive=True)`), so no
@@ -25,9 +25,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import LinearRegression, Ridge
-from sklearn.utils.validation import check_is_fitted
 
 from advisor.architecture import Architecture
 from advisor.hardware import (
@@ -131,7 +128,7 @@ def sync_bounds(X: Array) -> tuple[Array, Array]:
     return np.maximum(c, m) + X[:, COL["comm_prefill_s"]], m
 
 
-def _sync_design(X: Array) -> Array:
+def sync_design(X: Array) -> Array:
     hot = _onehot(X)
     steps = X[:, COL["decode"]] - 1
     n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
@@ -154,44 +151,29 @@ def _sync_design(X: Array) -> Array:
 N_FORMATS = len(FORMATS)
 
 
-class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
-    """End-to-end latency of one request served alone; see the module docstring.
+def sync_components(X: Array, coef: Array) -> tuple[Array, Array, Array]:
+    """TTFT, ITL and per-request overhead, seconds, for fitted coefficients `coef`.
 
-    Fitted by non-negative least squares on the excess over the roofline bound, rows weighted by
-    1/latency so that the fit minimises relative rather than absolute error.
+    The study's synchronous table holds end-to-end latencies only, and they imply a
+    per-request cost (about 0.4 s for 8B, 2 s for 405B) that its asynchronous runs show is
+    not time to first token (405B meets TTFT < 1 s there). It is kept apart: latency =
+    TTFT + (D - 1) ITL + overhead.
     """
+    k = N_FORMATS
+    hot = _onehot(X)
+    b_mem, b_comp = hot @ coef[:k], hot @ coef[k : 2 * k]
+    b_intra, b_inter, b_layer, b_step, b_0, b_0layer, b_0intra, b_0inter = coef[2 * k :]
+    n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
+    ttft_bound, m = sync_bounds(X)
+    itl = m * (1 + b_mem) + b_intra * n_intra + b_inter * n_inter + b_layer * layers + b_step
+    ttft = ttft_bound + b_comp * X[:, COL["c_s"]]
+    overhead = b_0 + b_0layer * layers + b_0intra * n_intra + b_0inter * n_inter
+    return ttft, itl, overhead
 
-    def fit(self, X: Array, y: Array) -> SyncLatencyModel:
-        y = np.asarray(y, dtype=float)
-        ttft, itl = sync_bounds(X)
-        bound = ttft + (X[:, COL["decode"]] - 1) * itl
-        weight = 1 / y
-        design = _sync_design(X) * weight[:, None]
-        # Columns span seconds to thousands of all-reduces: scale them so NNLS is well posed.
-        scale = np.abs(design).max(axis=0)
-        scale[scale == 0] = 1.0
-        regression = LinearRegression(positive=True, fit_intercept=False)
-        regression.fit(design / scale, (y - bound) * weight)
-        self.coef_ = regression.coef_ / scale
-        return self
 
-    def components(self, X: Array) -> tuple[Array, Array]:
-        """Predicted TTFT and ITL, seconds."""
-        check_is_fitted(self, "coef_")
-        k = N_FORMATS
-        hot = _onehot(X)
-        b_mem, b_comp = hot @ self.coef_[:k], hot @ self.coef_[k : 2 * k]
-        b_intra, b_inter, b_layer, b_step, b_0, b_0layer, b_0intra, b_0inter = self.coef_[2 * k :]
-        n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
-        ttft_bound, m = sync_bounds(X)
-        itl = m * (1 + b_mem) + b_intra * n_intra + b_inter * n_inter + b_layer * layers + b_step
-        ttft = ttft_bound + b_comp * X[:, COL["c_s"]] + b_0 + b_0layer * layers
-        ttft = ttft + b_0intra * n_intra + b_0inter * n_inter
-        return ttft, itl
-
-    def predict(self, X: Array) -> Array:
-        ttft, itl = self.components(X)
-        return np.asarray(ttft + (X[:, COL["decode"]] - 1) * itl, dtype=float)
+def sync_latency(X: Array, coef: Array) -> Array:
+    ttft, itl, overhead = sync_components(X, coef)
+    return np.asarray(ttft + (X[:, COL["decode"]] - 1) * itl + overhead, dtype=float)
 
 
 def _steady_state(lam: Array, X: Array) -> tuple[Array, Array, Array, Array]:
@@ -237,7 +219,7 @@ def max_rate(X: Array, ttft_limit_s: Array, itl_limit_s: Array) -> Array:
     return np.where(ok(np.full(len(X), 1e-9)) & (capacity >= 1), lo, 0.0)
 
 
-def _calibration_design(X: Array) -> Array:
+def calibration_design(X: Array) -> Array:
     limited = np.isfinite(X[:, -1]).astype(float)
     return np.column_stack(
         [
@@ -250,36 +232,16 @@ def _calibration_design(X: Array) -> Array:
     )
 
 
-class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
-    """Highest QPS of a whole GPU budget (replicas x tensor-parallel group) within limits.
+def async_bound(X: Array) -> Array:
+    """The roofline QPS of a GPU budget: every overhead at zero."""
+    per_replica = max_rate(X[:, : len(COLUMNS)], X[:, -2], X[:, -1])
+    return np.asarray(per_replica * X[:, COL["replicas"]], dtype=float)
 
-    X is the quantity matrix plus two columns, the TTFT and ITL limits in seconds (inf: none).
-    The roofline simulation is corrected by exp(Ridge(log measured / simulated)) on format,
-    limits, log token counts and log bandwidth, and never exceeds the simulation itself.
-    """
 
-    def __init__(self, alpha: float = 0.3) -> None:
-        self.alpha = alpha
-
-    def fit(self, X: Array, y: Array) -> AsyncThroughputModel:
-        y = np.asarray(y, dtype=float)
-        bound = self.bound(X)
-        ok = (bound > 0) & (y > 0)
-        self.calibration_ = Ridge(alpha=self.alpha)
-        self.calibration_.fit(_calibration_design(X[ok]), np.log(y[ok] / bound[ok]))
-        return self
-
-    @staticmethod
-    def bound(X: Array) -> Array:
-        """The roofline: QPS with every overhead at zero."""
-        per_replica = max_rate(X[:, : len(COLUMNS)], X[:, -2], X[:, -1])
-        return per_replica * X[:, COL["replicas"]]
-
-    def predict(self, X: Array) -> Array:
-        check_is_fitted(self, "calibration_")
-        bound = self.bound(X)
-        factor = np.exp(self.calibration_.predict(_calibration_design(X)))
-        return np.asarray(bound * np.minimum(factor, 1.0), dtype=float)
+def async_qps(X: Array, coef: Array, intercept: float) -> Array:
+    """Calibrated QPS: the roofline scaled by the fitted efficiency, never above it."""
+    factor = np.exp(calibration_design(X) @ coef + intercept)
+    return np.asarray(async_bound(X) * np.minimum(factor, 1.0), dtype=float)
 
 
 def arrangements(budget: int, nodes_of: int) -> list[tuple[int, int]]:

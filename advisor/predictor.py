@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -15,14 +16,18 @@ from advisor.hardware import Gpu, ModelSpec, fits
 from advisor.performance import (
     COL,
     Array,
-    AsyncThroughputModel,
     Config,
-    SyncLatencyModel,
     arrangements,
+    async_bound,
     async_matrix,
+    async_qps,
     quantity_matrix,
     sync_bounds,
+    sync_components,
 )
+
+if TYPE_CHECKING:
+    from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
 from advisor.vocabulary import Format, Frozen, Label
 
 SHORT_DECODE_TOKENS = 256
@@ -52,6 +57,7 @@ class SyncPrediction(Frozen):
     latency_s_lo: float = Field(description="80% interval, low")
     latency_s_hi: float = Field(description="80% interval, high")
     latency_bound_s: float = Field(description="roofline: no deployment can be faster")
+    overhead_s: float = Field(description="per-request cost outside TTFT and ITL")
     label: Label
 
 
@@ -183,7 +189,7 @@ def best_arrangements(
     if not rows:
         return best_rows, best_arr
     X = async_matrix(rows, limits_t, limits_i)
-    bound = AsyncThroughputModel.bound(X)
+    bound = async_bound(X)
     best_value = np.full(len(cells), -1.0)
     for row, owner, value, config in zip(X, owners, bound, rows, strict=True):
         if value > best_value[owner]:
@@ -249,15 +255,19 @@ class PerformancePredictor:
     """Both performance models, fitted on a snapshot, with measured values where they exist."""
 
     def fit(self, snapshot: Snapshot) -> PerformancePredictor:
+        """Fit both models; only their coefficients are kept (no scikit-learn to unpickle)."""
+        from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
+
         sync = sync_training(snapshot)
         train = sync.clean
-        self.sync_model_ = SyncLatencyModel().fit(sync.X[train], sync.y[train])
+        self.sync_coef_ = SyncLatencyModel().fit(sync.X[train], sync.y[train]).coef_
         self.sync_q_ = log_error_quantiles(
             held_out(SyncLatencyModel, sync, sync.use_cases), sync.y, sync.clean
         )
         asy, _ = async_training(snapshot)
         train = asy.clean & np.isfinite(asy.X).all(axis=1)
-        self.async_model_ = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
+        fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
+        self.async_coef_, self.async_intercept_ = fitted.coef_, fitted.intercept_
         self.async_q_ = log_error_quantiles(
             held_out(AsyncThroughputModel, asy, asy.use_cases), asy.y, asy.clean
         )
@@ -289,12 +299,12 @@ class PerformancePredictor:
         if not cells:
             return []
         X = quantity_matrix([_config(c, c.gpu_count, 1) for c in cells])
-        ttft, itl = self.sync_model_.components(X)
+        ttft, itl, overhead = sync_components(X, self.sync_coef_)
         ttft_bound, itl_bound = sync_bounds(X)
         bound = ttft_bound + (X[:, COL["decode"]] - 1) * itl_bound
         out = []
         for i, cell in enumerate(cells):
-            latency = ttft[i] + (cell.decode_tokens - 1) * itl[i]
+            latency = ttft[i] + (cell.decode_tokens - 1) * itl[i] + overhead[i]
             measured = self.sync_measured_.get(_key(cell))
             label = Label.MEASURED if measured is not None else self.label(cell)
             scale = 1.0 if measured is None else measured / latency
@@ -308,6 +318,7 @@ class PerformancePredictor:
                     latency_s_lo=max(value * lo, bound[i]),
                     latency_s_hi=value * hi,
                     latency_bound_s=bound[i],
+                    overhead_s=overhead[i] * scale,
                     label=label,
                 )
             )
@@ -327,10 +338,10 @@ class PerformancePredictor:
         qps = np.zeros(n)
         qps_free = np.zeros(n)
         if ok.any():
-            qps[ok] = self.async_model_.predict(limited[ok])
+            qps[ok] = async_qps(limited[ok], self.async_coef_, self.async_intercept_)
         ok_free = np.isfinite(free).all(axis=1)
         if ok_free.any():
-            qps_free[ok_free] = self.async_model_.predict(free[ok_free])
+            qps_free[ok_free] = async_qps(free[ok_free], self.async_coef_, self.async_intercept_)
         out = []
         for i, cell in enumerate(cells):
             measured = self.async_measured_.get((*_key(cell), ttft_limit_ms, itl_limit_ms))

@@ -25,7 +25,7 @@ from advisor.hardware import (
     fits,
     memory_needed_gib,
 )
-from advisor.predictor import Cell, PerformancePredictor
+from advisor.predictor import AsyncPrediction, Cell, PerformancePredictor
 from advisor.search import Option, Rejected, Targets, Violation, recommend
 from advisor.vocabulary import FORMAT_COMPUTE, Format, Frozen, Mode, parse_format
 
@@ -266,7 +266,7 @@ class Advisor:
             gpu = self.snapshot.gpu(gpu_id)
             for fmt in resolved.formats:
                 for count in resolved.gpu_counts:
-                    reason = self._blocked(model, fmt, gpu, count, context, prices)
+                    reason = self.blocked_reason(model, fmt, gpu, count, context, prices)
                     if reason is not None:
                         blocked.append(
                             Option(
@@ -296,7 +296,7 @@ class Advisor:
         evaluated = self._evaluate(cells, resolved, prices, recoveries)
         return evaluated + blocked
 
-    def _blocked(
+    def blocked_reason(
         self, model: ModelSpec, fmt: Format, gpu: Gpu, count: int, context: int, prices: PriceList
     ) -> Violation | None:
         if not gpu.supports(fmt):
@@ -333,11 +333,17 @@ class Advisor:
         targets = resolved.targets
         decode = resolved.decode_tokens
         sync = self.predictor.predict_sync(cells)
-        asyn = (
-            self.predictor.predict_async(cells, resolved.ttft_limit_ms, resolved.itl_limit_ms)
-            if targets.mode is Mode.ASYNC
-            else [None] * len(cells)
-        )
+        asyn: list[AsyncPrediction] | list[None] = [None] * len(cells)
+        if targets.mode is Mode.ASYNC:
+            asyn = self.predictor.predict_async(
+                cells, resolved.ttft_limit_ms, resolved.itl_limit_ms
+            )
+            # TTFT and ITL of one replica of the chosen arrangement, at low load.
+            per_replica = [
+                c.model_copy(update={"gpu_count": a.tensor_parallel_size})
+                for c, a in zip(cells, asyn, strict=True)
+            ]
+            sync = self.predictor.predict_sync(per_replica)
         options = []
         for cell, s, a in zip(cells, sync, asyn, strict=True):
             usd = prices.usd_per_hour(cell.gpu.gpu, cell.gpu_count)
@@ -438,3 +444,106 @@ class Advisor:
             closest_misses=result.closest_misses,
             message=message,
         )
+
+
+class PredictRequest(Frozen):
+    """One configuration for `Advisor.predict` (the columns of `advisor predict --input`)."""
+
+    model: str = Field(min_length=1, description="model id, alias, HF id, or config.json path")
+    format: str = Field(description="bf16, fp8, int8 or int4 (or an alias)")
+    gpu: str = Field(description="GPU id or alias")
+    gpu_count: int = Field(gt=0, le=MAX_GPUS, description="GPUs")
+    prefill_tokens: int = Field(gt=0, le=1_000_000, description="prompt tokens")
+    decode_tokens: int = Field(gt=0, le=1_000_000, description="output tokens")
+    mode: Mode = Field(default=Mode.SYNC, description="sync or async")
+    ttft_limit_ms: float | None = Field(default=1000.0, gt=0, description="async TTFT limit")
+    itl_limit_ms: float | None = Field(default=100.0, gt=0, description="async ITL limit")
+
+
+PREDICTION_COLUMNS = (
+    "ttft_ms",
+    "itl_ms",
+    "latency_s",
+    "max_qps",
+    "usd_per_query",
+    "label",
+    "latency_s_lo",
+    "latency_s_hi",
+    "latency_bound_s",
+    "max_qps_lo",
+    "max_qps_hi",
+    "tensor_parallel_size",
+    "replicas",
+    "usd_per_hour",
+    "note",
+)
+
+
+def predict(
+    advisor: Advisor, requests: list[PredictRequest], prices: PriceList | None = None
+) -> list[dict[str, Any]]:
+    """Predictions for many configurations at once (vectorised per mode and limits)."""
+    prices = prices or advisor.snapshot.price_list()
+    snap = advisor.snapshot
+    results: list[dict[str, Any]] = [{} for _ in requests]
+    runnable: dict[tuple[Mode, float | None, float | None], list[tuple[int, Cell]]] = {}
+    for index, request in enumerate(requests):
+        model = snap.model(request.model)
+        fmt = parse_format(request.format)
+        gpu = snap.gpu(request.gpu)
+        context = request.prefill_tokens + request.decode_tokens
+        reason = advisor.blocked_reason(model, fmt, gpu, request.gpu_count, context, prices)
+        usd = prices.usd_per_hour(gpu.gpu, request.gpu_count)
+        results[index] = {"usd_per_hour": usd}
+        if reason is not None and reason.reason != "no_price":
+            results[index]["note"] = reason.detail
+            continue
+        if reason is not None:
+            results[index]["note"] = reason.detail
+        cell = Cell(
+            model=model,
+            format=fmt,
+            gpu=gpu,
+            gpu_count=request.gpu_count,
+            prefill_tokens=request.prefill_tokens,
+            decode_tokens=request.decode_tokens,
+        )
+        limits = (
+            (request.ttft_limit_ms, request.itl_limit_ms)
+            if request.mode is Mode.ASYNC
+            else (None, None)
+        )
+        runnable.setdefault((request.mode, *limits), []).append((index, cell))
+    for (mode, ttft, itl), group in runnable.items():
+        cells = [cell for _, cell in group]
+        sync = advisor.predictor.predict_sync(cells)
+        asyn = advisor.predictor.predict_async(cells, ttft, itl) if mode is Mode.ASYNC else None
+        for position, (index, _) in enumerate(group):
+            s = sync[position]
+            out = results[index]
+            out.update(
+                ttft_ms=s.ttft_ms,
+                itl_ms=s.itl_ms,
+                latency_s=s.latency_s,
+                latency_s_lo=s.latency_s_lo,
+                latency_s_hi=s.latency_s_hi,
+                latency_bound_s=s.latency_bound_s,
+                label=s.label.value,
+                max_qps=1 / s.latency_s,
+                tensor_parallel_size=cells[position].gpu_count,
+                replicas=1,
+            )
+            if asyn is not None:
+                a = asyn[position]
+                out.update(
+                    max_qps=a.max_qps,
+                    max_qps_lo=a.max_qps_lo,
+                    max_qps_hi=a.max_qps_hi,
+                    tensor_parallel_size=a.tensor_parallel_size,
+                    replicas=a.replicas,
+                    label=a.label.value,
+                )
+            usd = out.get("usd_per_hour")
+            if usd is not None and out.get("max_qps"):
+                out["usd_per_query"] = usd / (3600 * out["max_qps"])
+    return [{column: row.get(column) for column in PREDICTION_COLUMNS} for row in results]

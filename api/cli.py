@@ -5,6 +5,7 @@ A thin shell: it parses flags, builds Settings, calls catalog/advisor functions 
 
 from __future__ import annotations
 
+import csv
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,7 +18,9 @@ from rich.console import Console
 from advisor import __version__
 from advisor.architecture import architecture_from_config, load_config
 from advisor.errors import AdvisorError, InvalidInputError
-from api.render import as_records, print_csv, print_json, print_table
+from advisor.service import PredictRequest, Query, predict, validated
+from api.engine import load_advisor, load_snapshot, read_prices
+from api.render import as_records, print_advice, print_csv, print_json, print_table
 from api.settings import Settings
 from catalog import queries
 from catalog.db import Connection, connect
@@ -261,23 +264,271 @@ def catalog_export(ctx: click.Context, directory: Path) -> None:
         click.echo(path)
 
 
+def split_list(values: tuple[str, ...]) -> list[str] | None:
+    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    return items or None
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--model", required=True, help="Model id, alias (8b, 70b, 405b) or HF id.")
+@click.option(
+    "--model", required=True, help="Model id, alias (8b, 70b, 405b), HF id, or config.json."
+)
+@click.option("--use-case", help="A use case of the study, e.g. rag (default: rag).")
+@click.option("--prefill", type=int, help="Prompt tokens (with --decode, instead of --use-case).")
+@click.option("--decode", type=int, help="Output tokens.")
+@click.option(
+    "--gpu",
+    "gpus",
+    multiple=True,
+    help="GPU types, comma-separated or repeated (default: every GPU with a price).",
+)
+@click.option("--format", "formats", multiple=True, help="Formats to consider (default: all).")
+@click.option(
+    "--mode",
+    type=click.Choice(["sync", "async"]),
+    default="async",
+    show_default=True,
+    help="sync: one request at a time; async: continuous batching.",
+)
+@click.option("--ttft-ms", type=float, help="TTFT limit (async default: 1000, the study's).")
+@click.option("--itl-ms", type=float, help="ITL limit (async default: 100, the study's).")
+@click.option("--latency-s", type=float, help="End-to-end latency limit.")
+@click.option(
+    "--min-recovery",
+    type=float,
+    help="Accuracy floor, % of BF16 (default: 98 on leaderboard_v1; 0 turns it off).",
+)
+@click.option(
+    "--suite",
+    help="Suite or task of the floor: leaderboard_v1, leaderboard_v2, "
+    "real_world, or a task such as mmlu or arena_hard.",
+)
+@click.option("--qps", type=float, help="Target load: size the fleet and price it per hour.")
+@click.option(
+    "--max-gpus", type=int, default=16, show_default=True, help="Most GPUs per deployment."
+)
+@click.option(
+    "--prices",
+    "prices_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Price list (CSV or YAML of USD per GPU-hour) instead of the default.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 @catalog_option
 @click.pass_context
-def advise(ctx: click.Context, model: str, as_json: bool, catalog_path: Path | None) -> None:
-    """What the catalog knows for serving MODEL.
+def advise(
+    ctx: click.Context,
+    model: str,
+    use_case: str | None,
+    prefill: int | None,
+    decode: int | None,
+    gpus: tuple[str, ...],
+    formats: tuple[str, ...],
+    mode: str,
+    ttft_ms: float | None,
+    itl_ms: float | None,
+    latency_s: float | None,
+    min_recovery: float | None,
+    suite: str | None,
+    qps: float | None,
+    max_gpus: int,
+    prices_file: Path | None,
+    as_json: bool,
+    catalog_path: Path | None,
+) -> None:
+    """The cheapest format, GPU type and GPU count that serve MODEL within the targets.
 
-    For now this prints the measured coverage of the model (formats, GPUs, GPU counts, accuracy);
-    recommendations from fitted cost models are the next milestone.
+    Ranks by USD per query (with --qps: by the fleet's USD per hour), says why every cheaper
+    option was ruled out, and prints the vLLM command for the winner and the GuideLLM command
+    that would confirm it.
     """
-    ctx.obj = settings_from(catalog_path)
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from(catalog_path)
+    if catalog_path:
+        settings = settings_from(catalog_path)
     try:
-        with opened(ctx, read_only=True) as con:
-            show_coverage(con, model, as_json)
+        query = validated(
+            Query,
+            {
+                "model": model,
+                "use_case": use_case,
+                "prefill_tokens": prefill,
+                "decode_tokens": decode,
+                "gpus": split_list(gpus),
+                "formats": split_list(formats),
+                "mode": mode,
+                "ttft_ms": ttft_ms,
+                "itl_ms": itl_ms,
+                "latency_s": latency_s,
+                "min_recovery": min_recovery,
+                "suite": suite,
+                "qps": qps,
+                "max_gpus": max_gpus,
+            },
+        )
+        prices = read_prices(prices_file) if prices_file else None
+        advice = load_advisor(settings).advise(query, prices)
     except AdvisorError as exc:
         fail(str(exc))
+        return
+    if as_json:
+        print_json(advice.model_dump(mode="json"))
+    else:
+        print_advice(out, advice)
+
+
+@cli.command("predict")
+@click.option("--model", help="Model id, alias, HF id, or config.json.")
+@click.option("--format", "fmt", help="bf16, fp8, int8 or int4.")
+@click.option("--gpu", help="GPU type.")
+@click.option("--gpus", "gpu_count", type=int, help="GPU count.")
+@click.option("--prefill", type=int, help="Prompt tokens.")
+@click.option("--decode", type=int, help="Output tokens.")
+@click.option("--mode", type=click.Choice(["sync", "async"]), default="sync", show_default=True)
+@click.option("--ttft-ms", type=float, default=1000.0, show_default=True, help="Async TTFT limit.")
+@click.option("--itl-ms", type=float, default=100.0, show_default=True, help="Async ITL limit.")
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of many configurations: model, format, gpu, gpu_count, prefill_tokens, "
+    "decode_tokens, mode (optional: ttft_limit_ms, itl_limit_ms).",
+)
+@click.option(
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the predictions as CSV (default: standard output).",
+)
+@click.option(
+    "--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_context
+def predict_cmd(
+    ctx: click.Context,
+    model: str | None,
+    fmt: str | None,
+    gpu: str | None,
+    gpu_count: int | None,
+    prefill: int | None,
+    decode: int | None,
+    mode: str,
+    ttft_ms: float,
+    itl_ms: float,
+    input_file: Path | None,
+    output_file: Path | None,
+    prices_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Predict TTFT, ITL, latency, max QPS and cost for one configuration or a CSV of many."""
+    if input_file is not None:
+        with input_file.open(newline="") as f:
+            raw = list(csv.DictReader(f))
+        rows = [{k: (v if v not in ("", None) else None) for k, v in r.items() if k} for r in raw]
+        for row in rows:
+            row.setdefault("mode", "sync")
+            row["mode"] = row["mode"] or "sync"
+    else:
+        missing = [
+            flag
+            for flag, value in (
+                ("--model", model),
+                ("--format", fmt),
+                ("--gpu", gpu),
+                ("--gpus", gpu_count),
+                ("--prefill", prefill),
+                ("--decode", decode),
+            )
+            if value is None
+        ]
+        if missing:
+            raise InvalidInputError(f"give {', '.join(missing)} (or --input FILE for many)")
+        rows = [
+            {
+                "model": model,
+                "format": fmt,
+                "gpu": gpu,
+                "gpu_count": gpu_count,
+                "prefill_tokens": prefill,
+                "decode_tokens": decode,
+                "mode": mode,
+                "ttft_limit_ms": ttft_ms,
+                "itl_limit_ms": itl_ms,
+            }
+        ]
+    requests = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            requests.append(validated(PredictRequest, row))
+        except InvalidInputError as exc:
+            where = f"{input_file} row {number}: " if input_file else ""
+            raise InvalidInputError(f"{where}{exc}") from exc
+    prices = read_prices(prices_file) if prices_file else None
+    predictions = predict(load_advisor(ctx.obj), requests, prices)
+    records = [{**row, **p} for row, p in zip(rows, predictions, strict=True)]
+    columns = list(records[0]) if records else []
+    if output_file is not None:
+        with output_file.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(records)
+        click.echo(f"wrote {len(records)} predictions to {output_file}")
+    elif as_json:
+        print_json(records[0] if input_file is None else records)
+    elif input_file is not None:
+        print_csv(columns, [list(r.values()) for r in records])
+    else:
+        print_table(out, ["quantity", "value"], list(records[0].items()))
+
+
+@cli.command("fidelity")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Held-out error of the performance models next to a naive roofline, and how often the
+    predicted best format per (model, GPU, use case) is the measured best."""
+    from advisor.fidelity import fidelity  # fits many models: scikit-learn loads only here
+
+    document = fidelity(load_snapshot(ctx.obj))
+    if as_json:
+        print_json(document)
+        return
+    rows = []
+    for key in (
+        "sync_short_use_case_out",
+        "sync_long_use_case_out",
+        "sync_config_out",
+        "async_use_case_out",
+    ):
+        fitted, naive = document[key], document["baseline"][key]
+        rows.append(
+            [
+                key,
+                fitted["median_ape_pct"],
+                fitted["p90_ape_pct"],
+                naive["median_ape_pct"],
+                naive["p90_ape_pct"],
+                fitted["n"],
+            ]
+        )
+    rows.append(
+        [
+            "decision_agreement_pct",
+            document["decision_agreement_pct"],
+            None,
+            document["baseline"]["decision_agreement_pct"],
+            None,
+            sum(total for _, total in document["decision_groups"].values()),
+        ]
+    )
+    print_table(
+        out,
+        ["held-out", "median APE %", "p90 APE %", "roofline median %", "roofline p90 %", "n"],
+        rows,
+        "Fidelity (grouped cross-validation)",
+    )
+    for note in document["notes"].values():
+        out.print(f"[dim]{note}[/]", highlight=False)
 
 
 cli.add_command(advise)

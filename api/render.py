@@ -54,3 +54,101 @@ def print_table(
     for row in rows:
         table.add_row(*(cell(v) for v in row))
     console.print(table)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}g}"
+    return str(value)
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"${value:.3g}" if value < 1 else f"${value:,.2f}"
+
+
+def option_row(option: Any, sync: bool) -> list[str]:
+    o = option if isinstance(option, dict) else option.model_dump(mode="json")
+    key = "latency_s" if sync else "max_qps"
+    perf = f"{_fmt(o.get(key))} [{_fmt(o.get(key + '_lo'))}-{_fmt(o.get(key + '_hi'))}]"
+    layout = f"{o['gpu_count']} x {o['gpu']}"
+    if (o.get("replicas") or 1) > 1:
+        layout += f" ({o['replicas']}x TP{o['tensor_parallel_size']})"
+    recovery = o.get("recovery_pct")
+    return [
+        o["format"],
+        layout,
+        perf,
+        f"{_fmt(o.get('ttft_ms'), 4)} / {_fmt(o.get('itl_ms'), 3)}",
+        _usd(o.get("usd_per_query")),
+        _usd(o.get("fleet_usd_per_hour"))
+        if o.get("fleet_usd_per_hour")
+        else _usd(o.get("usd_per_hour")),
+        "-" if recovery is None else f"{recovery:.2f}%",
+        o.get("label") or "-",
+    ]
+
+
+def print_advice(console: Console, advice: Any) -> None:
+    query = advice.query
+    sync = query["mode"] == "sync"
+    title = (
+        f"{query['model']} | {query['prefill_tokens']} in / {query['decode_tokens']} out"
+        f" | {query['mode']}"
+    )
+    limits = [
+        f"TTFT < {query['ttft_ms']:g} ms" if query.get("ttft_ms") else "",
+        f"ITL < {query['itl_ms']:.4g} ms" if query.get("itl_ms") else "",
+        f"latency < {query['latency_s']:g} s" if query.get("latency_s") else "",
+        f"recovery >= {query['min_recovery_pct']:g}% ({query['suite']})"
+        if query.get("min_recovery_pct")
+        else "",
+        f"{query['qps']:g} QPS" if query.get("qps") else "",
+    ]
+    console.print(f"[bold]{title}[/]  " + ", ".join(x for x in limits if x), highlight=False)
+    if query.get("defaults"):
+        console.print(f"[dim]defaults: {'; '.join(query['defaults'])}[/]", highlight=False)
+    header = [
+        "format",
+        "GPUs",
+        "latency (80%)" if sync else "max QPS (80%)",
+        "TTFT / ITL ms",
+        "USD/query",
+        "USD/hour",
+        "recovery",
+        "label",
+    ]
+    if advice.recommendation is not None:
+        rec = advice.recommendation
+        table = Table(title="Recommendation", header_style="bold", title_style="bold green")
+        for column in header:
+            table.add_column(column)
+        table.add_row(*option_row(rec, sync))
+        for option in advice.alternatives[:8]:
+            table.add_row(*option_row(option, sync), style="dim")
+        console.print(table)
+        console.print(
+            f"[bold]serve:[/]   {rec['vllm_serve_command']}", highlight=False, soft_wrap=True
+        )
+        console.print(
+            f"[bold]confirm:[/] {rec['guidellm_command']}", highlight=False, soft_wrap=True
+        )
+    else:
+        console.print("[bold red]Nothing meets these targets.[/] Closest misses:")
+    cheaper = [r for r in advice.rejected if r.cheaper_than_recommendation]
+    shown = advice.closest_misses if advice.recommendation is None else cheaper
+    if shown:
+        table = Table(
+            title="Cheaper options ruled out" if advice.recommendation else None,
+            header_style="bold",
+        )
+        for column in ["format", "GPUs", "USD/query", "why"]:
+            table.add_column(column, overflow="fold")
+        for r in shown:
+            table.add_row(
+                r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), r.detail
+            )
+        console.print(table)

@@ -15,6 +15,10 @@ def default_catalog_path() -> Path:
     return Path(user_cache_dir(APP_NAME)) / "catalog.duckdb"
 
 
+def default_model_cache() -> Path:
+    return Path(user_cache_dir(APP_NAME)) / "models"
+
+
 class Settings(BaseSettings):
     """Read from the environment (`ADVISOR_*`) and overridden by command-line flags."""
 
@@ -24,6 +28,15 @@ class Settings(BaseSettings):
         default=None,
         description="catalog file (ADVISOR_CATALOG); default: the user cache folder",
     )
+
+    model_cache: Path | None = Field(
+        default=None,
+        description="folder of fitted models (ADVISOR_MODEL_CACHE); default: the user cache",
+    )
+
+    @property
+    def model_cache_path(self) -> Path:
+        return (self.model_cache or default_model_cache()).expanduser()
 
     @property
     def catalog_path(self) -> Path:

@@ -175,15 +175,6 @@ def test_export_writes_parquet(run, tmp_path: Path) -> None:
     assert n == 108
 
 
-def test_advise_prints_coverage_of_the_model(catalog_file: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(advise, ["--model", "405b", "--json", "--catalog", str(catalog_file)])
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.output)
-    assert document["model"] == "llama-3.1-405b-instruct"
-    assert {c["gpu"] for c in document["performance"]} == {"a100", "h100"}
-
-
 def test_advise_unknown_model_lists_accepted_and_closest(catalog_file: Path) -> None:
     result = CliRunner().invoke(advise, ["--model", "406b", "--catalog", str(catalog_file)])
     assert result.exit_code == 1

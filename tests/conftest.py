@@ -46,3 +46,22 @@ def ro(built_catalog: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 def fixture(*parts: str) -> Path:
     return FIXTURES.joinpath(*parts)
+
+
+@pytest.fixture(scope="session")
+def snapshot(built_catalog: Path):
+    from advisor.data import Snapshot
+    from catalog.snapshot import read_snapshot
+
+    connection = connect(built_catalog, read_only=True)
+    try:
+        return Snapshot.from_rows(read_snapshot(connection))
+    finally:
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def fitted(snapshot):
+    from advisor.service import Advisor
+
+    return Advisor.fit(snapshot)

@@ -1,0 +1,314 @@
+"""advise, predict and fidelity from the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import advise, cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path) -> CliRunner:
+    return CliRunner(env={"ADVISOR_MODEL_CACHE": str(tmp_path / "models")})
+
+
+def run_advise(runner: CliRunner, catalog: Path, *args: str):
+    return runner.invoke(advise, [*args, "--catalog", str(catalog)])
+
+
+def test_advise_json_document(runner: CliRunner, catalog_file: Path) -> None:
+    result = run_advise(runner, catalog_file, "--model", "405b", "--use-case", "rag", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc) >= {"query", "recommendation", "alternatives", "rejected"}
+    rec = doc["recommendation"]
+    for key in (
+        "format",
+        "gpu",
+        "gpu_count",
+        "latency_s",
+        "ttft_ms",
+        "itl_ms",
+        "max_qps",
+        "usd_per_query",
+        "recovery_pct",
+        "label",
+        "vllm_serve_command",
+        "guidellm_command",
+    ):
+        assert key in rec, key
+    assert rec["vllm_serve_command"].startswith("vllm serve neuralmagic/Meta-Llama-3.1-405B")
+    assert "--tensor-parallel-size" in rec["vllm_serve_command"]
+    assert doc["query"]["ttft_ms"] == 1000 and doc["query"]["itl_ms"] == 100
+    assert all("reason" in r and "detail" in r for r in doc["rejected"])
+    memory = [r for r in doc["rejected"] if r["reason"] == "memory"]
+    assert memory and "GiB" in memory[0]["detail"]
+    unsupported = [r for r in doc["rejected"] if r["reason"] == "unsupported"]
+    assert any(r["gpu"] == "a100" and r["format"] == "fp8" for r in unsupported)
+
+
+def test_advise_with_a_target_load_sizes_the_fleet(runner: CliRunner, catalog_file: Path) -> None:
+    result = run_advise(
+        runner, catalog_file, "--model", "70b", "--use-case", "rag", "--qps", "20", "--json"
+    )
+    rec = json.loads(result.output)["recommendation"]
+    assert rec["deployments"] >= 1
+    assert rec["fleet_usd_per_hour"] == pytest.approx(rec["deployments"] * rec["usd_per_hour"])
+    assert rec["usd_per_million_output_tokens"] == pytest.approx(
+        rec["fleet_usd_per_hour"] / (20 * 3600 * 128) * 1e6
+    )
+
+
+def test_advise_impossible_targets_is_a_normal_answer(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    result = run_advise(
+        runner, catalog_file, "--model", "405b", "--mode", "sync", "--latency-s", "0.5", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["recommendation"] is None and doc["closest_misses"]
+    assert "nothing meets" in doc["message"]
+    people = run_advise(
+        runner, catalog_file, "--model", "405b", "--mode", "sync", "--latency-s", "0.5"
+    )
+    assert "Nothing meets these targets" in people.output
+
+
+def test_advise_for_people_names_the_winner_and_the_commands(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    result = run_advise(
+        runner, catalog_file, "--model", "8b", "--gpu", "a6000,h100", "--mode", "sync"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Recommendation" in result.output and "vllm serve" in result.output
+    assert "guidellm run" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "9b"], "unknown model '9b'"),
+        (["--model", "8b", "--gpu", "h1000"], "unknown gpu 'h1000' (did you mean 'h100'?)"),
+        (["--model", "8b", "--use-case", "chatbot"], "unknown use case 'chatbot'"),
+        (["--model", "8b", "--format", "fp4"], "unknown format 'fp4'"),
+        (
+            ["--model", "8b", "--prefill", "100", "--decode", "0"],
+            "decode_tokens: input should be greater than 0",
+        ),
+        (["--model", "8b", "--ttft-ms", "-5"], "ttft_ms: input should be greater than 0"),
+        (
+            ["--model", "8b", "--max-gpus", "32"],
+            "max_gpus: input should be less than or equal to 16",
+        ),
+        (["--model", "8b", "--prefill", "100"], "give both prefill_tokens and decode_tokens"),
+        (["--model", "8b", "--suite", "vibes"], "unknown accuracy suite or task 'vibes'"),
+        (["--model", "8b", "--prefill", "200000", "--decode", "10"], "exceeds the model's context"),
+    ],
+)
+def test_advise_bad_input(
+    runner: CliRunner, catalog_file: Path, args: list[str], message: str
+) -> None:
+    result = run_advise(runner, catalog_file, *args)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_advise_with_a_config_json_and_own_prices(
+    runner: CliRunner, catalog_file: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "architectures": ["MistralForCausalLM"],
+                "model_type": "mistral",
+                "hidden_size": 4096,
+                "intermediate_size": 14336,
+                "num_attention_heads": 32,
+                "num_hidden_layers": 32,
+                "num_key_value_heads": 8,
+                "vocab_size": 32768,
+                "max_position_embeddings": 32768,
+            }
+        )
+    )
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("l40s: 1.10\nh100: 2.50\n")
+    result = run_advise(
+        runner, catalog_file, "--model", str(config), "--prices", str(prices), "--json"
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert set(doc["query"]["gpus"]) == {"h100", "l40s"}
+    assert doc["recommendation"]["label"] == "extrapolated"
+    assert doc["recommendation"]["accuracy_label"] == "extrapolated"
+
+
+def test_predict_one_configuration(runner: CliRunner, catalog_file: Path) -> None:
+    result = runner.invoke(
+        cli,
+        [
+            "--catalog",
+            str(catalog_file),
+            "predict",
+            "--model",
+            "70b",
+            "--format",
+            "int4",
+            "--gpu",
+            "a100",
+            "--gpus",
+            "1",
+            "--prefill",
+            "1024",
+            "--decode",
+            "128",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["label"] == "measured" and doc["latency_s"] == pytest.approx(5.1)
+    assert doc["usd_per_query"] == pytest.approx(1.79 * 5.1 / 3600)
+
+
+def test_predict_many_from_csv(runner: CliRunner, catalog_file: Path, tmp_path: Path) -> None:
+    cells = tmp_path / "cells.csv"
+    rows = [["model", "format", "gpu", "gpu_count", "prefill_tokens", "decode_tokens", "mode"]]
+    for i in range(300):
+        rows.append(
+            [
+                "70b" if i % 2 else "meta-llama/Llama-3.1-8B-Instruct",
+                ["bf16", "fp8", "int8", "int4"][i % 4],
+                "h100",
+                str(1 + i % 4),
+                str(128 + i),
+                str(64 + i % 7),
+                ["sync", "async"][i % 2],
+            ]
+        )
+    rows.append(["405b", "bf16", "a6000", "1", "128", "128", "sync"])  # does not fit
+    with cells.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    output = tmp_path / "out.csv"
+    started = time.perf_counter()
+    result = runner.invoke(
+        cli,
+        ["--catalog", str(catalog_file), "predict", "--input", str(cells), "--output", str(output)],
+    )
+    elapsed = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    with output.open() as f:
+        got = list(csv.DictReader(f))
+    assert len(got) == 301
+    for column in (
+        "ttft_ms",
+        "itl_ms",
+        "latency_s",
+        "max_qps",
+        "usd_per_query",
+        "label",
+        "latency_s_lo",
+        "latency_s_hi",
+    ):
+        assert column in got[0]
+    assert got[-1]["latency_s"] == "" and "needs" in got[-1]["note"]
+    assert elapsed < 30  # generous: the figure that matters is in benchmarks/
+
+
+def test_predict_refuses_a_bad_row(runner: CliRunner, catalog_file: Path, tmp_path: Path) -> None:
+    cells = tmp_path / "cells.csv"
+    cells.write_text(
+        "model,format,gpu,gpu_count,prefill_tokens,decode_tokens\n8b,bf16,h100,1,128,0\n"
+    )
+    result = runner.invoke(cli, ["--catalog", str(catalog_file), "predict", "--input", str(cells)])
+    assert result.exit_code == 1
+    assert "row 1: decode_tokens" in result.output
+
+
+def test_fidelity_json_keys(runner: CliRunner, catalog_file: Path) -> None:
+    result = runner.invoke(cli, ["--catalog", str(catalog_file), "fidelity", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    keys = [
+        "sync_short_use_case_out",
+        "sync_long_use_case_out",
+        "sync_config_out",
+        "async_use_case_out",
+    ]
+    for key in keys:
+        assert set(doc[key]) == {"median_ape_pct", "p90_ape_pct", "n"}
+        assert set(doc["baseline"][key]) == {"median_ape_pct", "p90_ape_pct", "n"}
+    assert "decision_agreement_pct" in doc and "decision_agreement_pct" in doc["baseline"]
+    # The fitted model beats the naive roofline where the data are clean.
+    assert (
+        doc["sync_short_use_case_out"]["median_ape_pct"]
+        < doc["baseline"]["sync_short_use_case_out"]["median_ape_pct"]
+    )
+    assert (
+        doc["async_use_case_out"]["median_ape_pct"]
+        < doc["baseline"]["async_use_case_out"]["median_ape_pct"]
+    )
+
+
+def test_no_stale_fit_after_an_import(
+    runner: CliRunner, catalog_file: Path, tmp_path: Path
+) -> None:
+    from tests.conftest import fixture
+
+    args = [
+        "--catalog",
+        str(catalog_file),
+        "predict",
+        "--model",
+        "8b",
+        "--format",
+        "bf16",
+        "--gpu",
+        "l4",
+        "--gpus",
+        "1",
+        "--prefill",
+        "256",
+        "--decode",
+        "32",
+        "--json",
+    ]
+    before = json.loads(runner.invoke(cli, args).output)
+    assert before["label"] == "extrapolated"
+    report = fixture("guidellm", "guidellm-0.8.1-sweep.json")
+    imported = runner.invoke(
+        cli,
+        [
+            "--catalog",
+            str(catalog_file),
+            "catalog",
+            "import",
+            "guidellm",
+            str(report),
+            "--model",
+            "8b",
+            "--format",
+            "bf16",
+            "--gpu",
+            "l4",
+            "--gpus",
+            "1",
+        ],
+    )
+    assert imported.exit_code == 0, imported.output
+    after = json.loads(runner.invoke(cli, args).output)
+    mean = json.loads(report.read_text())["benchmarks"][0]["metrics"]["request_latency"][
+        "successful"
+    ]["mean"]
+    assert after["label"] == "measured" and after["latency_s"] == pytest.approx(mean)
+    assert len(list((tmp_path / "models").glob("*.pickle"))) == 2

@@ -61,7 +61,7 @@ class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     limits, log token counts and log bandwidth, and never exceeds the simulation itself.
     """
 
-    def __init__(self, alpha: float = 0.3) -> None:
+    def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
 
     def fit(self, X: Array, y: Array) -> AsyncThroughputModel:

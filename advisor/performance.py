@@ -220,14 +220,22 @@ def max_rate(X: Array, ttft_limit_s: Array, itl_limit_s: Array) -> Array:
 
 
 def calibration_design(X: Array) -> Array:
+    """Features of the asynchronous efficiency: format, whether latency limits apply (and the
+    two together: a format's kernels help differently when latency or throughput binds, the
+    study's main finding), token counts, memory bandwidth, and how the budget is split
+    (replicas, tensor parallelism inside a node, across nodes)."""
     limited = np.isfinite(X[:, -1]).astype(float)
     return np.column_stack(
         [
             _onehot(X),
+            _onehot(X) * limited[:, None],
             limited,
             np.log(X[:, COL["prefill"]]),
             np.log(X[:, COL["decode"]]),
             np.log(X[:, COL["mem_bw_gbps"]]),
+            np.log(X[:, COL["replicas"]]),
+            (X[:, COL["n_intra"]] > 0).astype(float),
+            (X[:, COL["n_inter"]] > 0).astype(float),
         ]
     )
 

@@ -75,16 +75,14 @@ class AsyncPrediction(Frozen):
 class Domain:
     """Where the models were fitted: predictions outside are extrapolated."""
 
-    gpus: set[str] = field(default_factory=set)
-    formats: set[Format] = field(default_factory=set)
+    pairs: set[tuple[Format, str]] = field(default_factory=set)
     params_b: tuple[float, float] = (math.inf, -math.inf)
     max_count: int = 0
     prefill: tuple[int, int] = (10**9, 0)
     decode: tuple[int, int] = (10**9, 0)
 
     def add(self, cell: Cell) -> None:
-        self.gpus.add(cell.gpu.gpu)
-        self.formats.add(cell.format)
+        self.pairs.add((cell.format, cell.gpu.gpu))
         p = cell.model.arch.params_b
         self.params_b = (min(self.params_b[0], p), max(self.params_b[1], p))
         self.max_count = max(self.max_count, cell.gpu_count)
@@ -99,8 +97,7 @@ class Domain:
 
     def contains(self, cell: Cell) -> bool:
         return (
-            cell.gpu.gpu in self.gpus
-            and cell.format in self.formats
+            (cell.format, cell.gpu.gpu) in self.pairs  # this format was measured on this GPU
             and self.params_b[0] * 0.999 <= cell.model.arch.params_b <= self.params_b[1] * 1.001
             and cell.gpu_count <= self.max_count
             and self.prefill[0] <= cell.prefill_tokens <= self.prefill[1]
@@ -215,7 +212,8 @@ def async_training(snapshot: Snapshot) -> tuple[TrainingSet, list[tuple[int, int
         y.append(row.max_qps)
         use_cases.append(row.use_case or f"{row.prefill_tokens}/{row.decode_tokens}")
         configs.append(f"{row.source}/{row.model}/{row.format}/{row.gpu}/{row.gpu_count}")
-        clean.append(row.source not in AMBIGUOUS_SOURCES)
+        # Long-decode cells ended early (data/README.md): predicted, not fitted on or scored.
+        clean.append(row.source not in AMBIGUOUS_SOURCES and row.decode_flag is None)
         sources.append(row.source)
         ttft.append(_limit_s(row.ttft_limit_ms))
         itl.append(_limit_s(row.itl_limit_ms))
@@ -232,10 +230,10 @@ def held_out(
     """Predictions for each group by a model fitted on the clean rows of all other groups."""
     groups_ = np.asarray(groups)
     predictions = np.full(len(data.y), np.nan)
-    usable = data.clean & np.isfinite(data.X).all(axis=1)
+    usable = data.clean & ~np.isnan(data.X).any(axis=1)
     for group in np.unique(groups_):
         train = usable & (groups_ != group)
-        test = (groups_ == group) & np.isfinite(data.X).all(axis=1)
+        test = (groups_ == group) & ~np.isnan(data.X).any(axis=1)
         if train.sum() < 5 or not test.any():
             continue
         predictions[test] = make().fit(data.X[train], data.y[train]).predict(data.X[test])
@@ -265,7 +263,7 @@ class PerformancePredictor:
             held_out(SyncLatencyModel, sync, sync.use_cases), sync.y, sync.clean
         )
         asy, _ = async_training(snapshot)
-        train = asy.clean & np.isfinite(asy.X).all(axis=1)
+        train = asy.clean & ~np.isnan(asy.X).any(axis=1)
         fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
         self.async_coef_, self.async_intercept_ = fitted.coef_, fitted.intercept_
         self.async_q_ = log_error_quantiles(
@@ -280,6 +278,8 @@ class PerformancePredictor:
             if ok
         }
         self.async_measured_: dict[tuple[object, ...], float] = {}
+        # Measured values are used unless they are physically impossible: the long-decode async
+        # cells are suspect (not fitted on) but, unlike the synchronous ones, not impossible.
         for row, cell in zip(snapshot.async_, asy.cells, strict=True):
             if row.source not in AMBIGUOUS_SOURCES:
                 key = (*_key(cell), row.ttft_limit_ms, row.itl_limit_ms)
@@ -334,12 +334,12 @@ class PerformancePredictor:
             cells, [_limit_s(ttft_limit_ms)] * n, [_limit_s(itl_limit_ms)] * n
         )
         free, _ = best_arrangements(cells, [math.inf] * n, [math.inf] * n)
-        ok = np.isfinite(limited).all(axis=1)
+        ok = ~np.isnan(limited).any(axis=1)
         qps = np.zeros(n)
         qps_free = np.zeros(n)
         if ok.any():
             qps[ok] = async_qps(limited[ok], self.async_coef_, self.async_intercept_)
-        ok_free = np.isfinite(free).all(axis=1)
+        ok_free = ~np.isnan(free).any(axis=1)
         if ok_free.any():
             qps_free[ok_free] = async_qps(free[ok_free], self.async_coef_, self.async_intercept_)
         out = []

@@ -29,7 +29,8 @@ from catalog.importers.common import ImportOptions
 from catalog.records import Batch
 from catalog.store import Names, ingest
 
-out = Console()
+# Wide tables stay readable when piped to a file or a pager (rich assumes 80 columns there).
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 

@@ -152,3 +152,17 @@ def print_advice(console: Console, advice: Any) -> None:
                 r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), r.detail
             )
         console.print(table)
+    blocked: dict[str, int] = {}
+    for r in advice.rejected:
+        if r.blocked is not None:
+            blocked[r.reason] = blocked.get(r.reason, 0) + 1
+    if blocked:
+        words = {
+            "memory": "do not fit in memory",
+            "unsupported": "need tensor cores the GPU lacks",
+            "no_price": "have no price",
+        }
+        parts = [f"{n} {words.get(reason, reason)}" for reason, n in sorted(blocked.items())]
+        console.print(
+            f"[dim]Not evaluated: {', '.join(parts)} (details in --json).[/]", highlight=False
+        )

@@ -51,7 +51,11 @@ def cache_file(settings: Settings, snapshot: Snapshot) -> Path:
 
 def load_advisor(settings: Settings) -> Advisor:
     """The fitted advisor; an import changes the snapshot digest, so a cache is never stale."""
-    snapshot = load_snapshot(settings)
+    return fitted_advisor(settings, load_snapshot(settings))
+
+
+def fitted_advisor(settings: Settings, snapshot: Snapshot) -> Advisor:
+    """The advisor fitted on `snapshot`, from the on-disk cache when it holds one."""
     path = cache_file(settings, snapshot)
     try:
         with path.open("rb") as f:

@@ -53,8 +53,7 @@ def read_only_query(con: Connection, query: str) -> tuple[list[str], list[tuple[
 def coverage(con: Connection, model: str | None = None) -> dict[str, Any]:
     perf = rows(con, sql("coverage"), {"model": model})
     acc = rows(con, sql("accuracy_coverage"), {"model": model})
-    counts = dict(con.execute(sql("counts")).fetchall())
-    return {"counts": counts, "performance": perf, "accuracy": acc}
+    return {"counts": counts(con), "performance": perf, "accuracy": acc}
 
 
 def add_model(
@@ -101,3 +100,37 @@ def export(con: Connection, directory: Path) -> list[Path]:
         con.execute(f"COPY (SELECT * FROM {name}) TO '{quoted}' (FORMAT parquet)")
         written.append(target)
     return written
+
+
+PAGES = {
+    "sync": "sync_latency",
+    "async": "async_throughput",
+    "accuracy": "accuracy",
+    "load_points": "load_points",
+}
+
+
+def page(
+    con: Connection, kind: str, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total matching, one page of rows) of a public view."""
+    params = {
+        "model": None,
+        "format": None,
+        "gpu": None,
+        "use_case": None,
+        **filters,
+        "limit": limit,
+        "offset": offset,
+    }
+    columns, found = rows(con, sql(f"page_{PAGES[kind]}"), params)
+    records = [dict(zip(columns, row, strict=True)) for row in found]
+    total = int(records[0].pop("total")) if records else 0
+    for record in records[1:]:
+        record.pop("total")
+    return total, records
+
+
+def counts(con: Connection) -> dict[str, int]:
+    """Rows per table and view, for health checks and `catalog info`."""
+    return {str(k): int(v) for k, v in con.execute(sql("counts")).fetchall()}

@@ -1,0 +1,9 @@
+-- One page of the load_points view, filtered; total = rows matching before paging.
+SELECT *, count(*) OVER () AS total
+FROM load_points
+WHERE ($model IS NULL OR model = $model)
+  AND ($format IS NULL OR format = $format)
+  AND ($gpu IS NULL OR gpu = $gpu)
+  AND ($use_case IS NULL OR use_case = $use_case)
+ORDER BY ALL
+LIMIT $limit OFFSET $offset

@@ -17,7 +17,6 @@ from typing import Annotated, Any
 from litestar import Litestar, MediaType, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State, UploadFile
-from litestar.enums import RequestEncodingType
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -27,7 +26,7 @@ from litestar.exceptions import (
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig, ResponseSpec
-from litestar.params import Body, Parameter
+from litestar.params import FromQuery, JSONBody, MultipartBody, QueryParameter
 from litestar.plugins.problem_details import (
     ProblemDetailsConfig,
     ProblemDetailsException,
@@ -121,10 +120,9 @@ def _validation(exc: ValidationException) -> ProblemDetailsException:
         {"field": e.get("key"), "message": e.get("message"), "source": e.get("source")}
         for e in (exc.extra if isinstance(exc.extra, list) else [])
     ]
-    fields = ", ".join(str(e["field"]) for e in errors if e["field"]) or "the request"
-    return _problem(
-        422, "invalid-input", "Invalid input", f"invalid value for {fields}", errors=errors
-    )
+    fields = ", ".join(str(e["field"]) for e in errors if e["field"])
+    detail = f"invalid value for {fields}" if fields else str(exc.detail)
+    return _problem(422, "invalid-input", "Invalid input", detail, errors=errors)
 
 
 def _http(exc: HTTPException) -> ProblemDetailsException:
@@ -202,24 +200,24 @@ ADVICE_SPEC = {200: ResponseSpec(data_container=AdviceResponse, description="the
 @get("/v1/advice", sync_to_thread=False, responses=ADVICE_SPEC, tags=["advice"])
 def advice_get(
     state: State,
-    model: Annotated[str, Parameter(description="model id, alias (8b, 70b, 405b) or HF id")],
-    use_case: str | None = None,
-    prefill_tokens: int | None = None,
-    decode_tokens: int | None = None,
+    model: Annotated[str, QueryParameter(description="model id, alias (8b, 70b, 405b) or HF id")],
+    use_case: FromQuery[str | None] = None,
+    prefill_tokens: FromQuery[int | None] = None,
+    decode_tokens: FromQuery[int | None] = None,
     gpu: Annotated[
-        list[str] | None, Parameter(description="GPU types; repeat or comma-separate")
+        list[str] | None, QueryParameter(description="GPU types; repeat or comma-separate")
     ] = None,
     formats: Annotated[
-        list[str] | None, Parameter(query="format", description="formats to consider")
+        list[str] | None, QueryParameter(name="format", description="formats to consider")
     ] = None,
-    mode: Mode = Mode.ASYNC,
-    ttft_ms: float | None = None,
-    itl_ms: float | None = None,
-    latency_s: float | None = None,
-    min_recovery: float | None = None,
-    suite: str | None = None,
-    qps: float | None = None,
-    max_gpus: int = 16,
+    mode: FromQuery[Mode] = Mode.ASYNC,
+    ttft_ms: FromQuery[float | None] = None,
+    itl_ms: FromQuery[float | None] = None,
+    latency_s: FromQuery[float | None] = None,
+    min_recovery: FromQuery[float | None] = None,
+    suite: FromQuery[str | None] = None,
+    qps: FromQuery[float | None] = None,
+    max_gpus: FromQuery[int] = 16,
 ) -> Response[bytes]:
     """The cheapest format, GPU type and count within the targets (same as `advise --json`)."""
     query = validated(
@@ -245,7 +243,7 @@ def advice_get(
 
 
 @post("/v1/advice", sync_to_thread=False, responses=ADVICE_SPEC, status_code=200, tags=["advice"])
-def advice_post(state: State, data: AdviceRequest) -> Response[bytes]:
+def advice_post(state: State, data: JSONBody[AdviceRequest]) -> Response[bytes]:
     """The same as GET, with the query as a JSON body and an optional price list."""
     query = Query.model_validate(data.model_dump(exclude={"prices"}))
     return json_response(_advice_bytes(engine_of(state), query, data.prices))
@@ -254,7 +252,7 @@ def advice_post(state: State, data: AdviceRequest) -> Response[bytes]:
 @get("/v1/ask", sync_to_thread=False, tags=["advice"])
 def ask(
     state: State,
-    q: Annotated[str, Parameter(description="a question in plain English", max_length=1000)],
+    q: Annotated[str, QueryParameter(description="a question in plain English", max_length=1000)],
 ) -> AskResponse:
     """Advice for a question such as "best format for RAG on A100"; says how it read it."""
     engine = engine_of(state)
@@ -271,7 +269,7 @@ def ask(
 
 
 @post("/v1/predict", sync_to_thread=False, status_code=200, tags=["advice"])
-def predict_many(state: State, data: PredictBody) -> PredictResponse:
+def predict_many(state: State, data: JSONBody[PredictBody]) -> PredictResponse:
     """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
     advisor = engine_of(state).current()
     results = predict(advisor, data.configurations, _prices(data.prices))
@@ -353,17 +351,17 @@ def measurements(
     state: State,
     kind: Annotated[
         str,
-        Parameter(
+        QueryParameter(
             description="sync, async, accuracy or load_points",
             pattern="^(sync|async|accuracy|load_points)$",
         ),
     ] = "sync",
-    model: str | None = None,
-    formats: Annotated[str | None, Parameter(query="format")] = None,
-    gpu: str | None = None,
-    use_case: str | None = None,
-    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    model: FromQuery[str | None] = None,
+    formats: Annotated[str | None, QueryParameter(name="format")] = None,
+    gpu: FromQuery[str | None] = None,
+    use_case: FromQuery[str | None] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    offset: Annotated[int, QueryParameter(ge=0)] = 0,
 ) -> MeasurementPage:
     """Catalog rows (the public views), filtered and paginated."""
     engine = engine_of(state)
@@ -452,9 +450,7 @@ async def _import(
 
 
 @post("/v1/imports/guidellm", guards=[require_token], tags=["imports"], status_code=201)
-async def import_guidellm(
-    state: State, data: Annotated[GuideLLMUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
-) -> ImportResult:
+async def import_guidellm(state: State, data: MultipartBody[GuideLLMUpload]) -> ImportResult:
     """Add a GuideLLM report (JSON or YAML) to the catalog; the advice uses it at once."""
     options = ImportOptions(
         model=data.model,
@@ -468,9 +464,7 @@ async def import_guidellm(
 
 
 @post("/v1/imports/lm-eval", guards=[require_token], tags=["imports"], status_code=201)
-async def import_lm_eval(
-    state: State, data: Annotated[LmEvalUpload, Body(media_type=RequestEncodingType.MULTI_PART)]
-) -> ImportResult:
+async def import_lm_eval(state: State, data: MultipartBody[LmEvalUpload]) -> ImportResult:
     """Add an lm-eval results file to the catalog."""
     options = ImportOptions(
         model=data.model, format=data.format, suite=data.suite, method=data.method

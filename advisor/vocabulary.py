@@ -12,7 +12,7 @@ from advisor.errors import UnknownNameError
 class Frozen(BaseModel):
     """Base of every domain value: immutable, and unknown fields are an error."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Format(StrEnum):

@@ -53,6 +53,7 @@ from api.schemas import (
     PredictBody,
     PredictResponse,
     PriceRow,
+    Problem,
     UseCaseOut,
 )
 from api.settings import Settings
@@ -191,7 +192,29 @@ def _advice_bytes(engine: Engine, query: Query, prices: list[PriceRow] | None) -
     return engine.cached_answer(key, compute)
 
 
-ADVICE_SPEC = {200: ResponseSpec(data_container=AdviceResponse, description="the advice")}
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    words = {
+        401: "no bearer token",
+        403: "wrong token, or imports disabled",
+        404: "not found",
+        413: "body too large",
+        422: "invalid input",
+        503: "catalog unavailable",
+    }
+    return {
+        status: ResponseSpec(
+            data_container=Problem, description=words[status], media_type="application/problem+json"
+        )
+        for status in statuses
+    }
+
+
+ADVICE_SPEC = {
+    200: ResponseSpec(data_container=AdviceResponse, description="the advice"),
+    **problems(422, 503),
+}
+READ_SPEC = problems(422, 503)
+IMPORT_SPEC = problems(401, 403, 413, 422)
 
 
 # ---------------------------------------------------------------------------- advice
@@ -249,7 +272,7 @@ def advice_post(state: State, data: JSONBody[AdviceRequest]) -> Response[bytes]:
     return json_response(_advice_bytes(engine_of(state), query, data.prices))
 
 
-@get("/v1/ask", sync_to_thread=False, tags=["advice"])
+@get("/v1/ask", sync_to_thread=False, tags=["advice"], responses=READ_SPEC)
 def ask(
     state: State,
     q: Annotated[str, QueryParameter(description="a question in plain English", max_length=1000)],
@@ -268,7 +291,7 @@ def ask(
     )
 
 
-@post("/v1/predict", sync_to_thread=False, status_code=200, tags=["advice"])
+@post("/v1/predict", sync_to_thread=False, status_code=200, tags=["advice"], responses=READ_SPEC)
 def predict_many(state: State, data: JSONBody[PredictBody]) -> PredictResponse:
     """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
     advisor = engine_of(state).current()
@@ -346,7 +369,7 @@ def use_cases(state: State) -> list[UseCaseOut]:
     return [UseCaseOut(**u.model_dump()) for u in engine_of(state).current().snapshot.use_cases]
 
 
-@get("/v1/measurements", sync_to_thread=False, tags=["catalog"])
+@get("/v1/measurements", sync_to_thread=False, tags=["catalog"], responses=READ_SPEC)
 def measurements(
     state: State,
     kind: Annotated[
@@ -361,7 +384,7 @@ def measurements(
     gpu: FromQuery[str | None] = None,
     use_case: FromQuery[str | None] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=10**9)] = 0,
 ) -> MeasurementPage:
     """Catalog rows (the public views), filtered and paginated."""
     engine = engine_of(state)
@@ -449,7 +472,13 @@ async def _import(
     return ImportResult(file=name, **result.model_dump())
 
 
-@post("/v1/imports/guidellm", guards=[require_token], tags=["imports"], status_code=201)
+@post(
+    "/v1/imports/guidellm",
+    guards=[require_token],
+    tags=["imports"],
+    status_code=201,
+    responses=IMPORT_SPEC,
+)
 async def import_guidellm(state: State, data: MultipartBody[GuideLLMUpload]) -> ImportResult:
     """Add a GuideLLM report (JSON or YAML) to the catalog; the advice uses it at once."""
     options = ImportOptions(
@@ -463,7 +492,13 @@ async def import_guidellm(state: State, data: MultipartBody[GuideLLMUpload]) -> 
     return await _import(state, data.file, guidellm.parse_result, options, data.replace)
 
 
-@post("/v1/imports/lm-eval", guards=[require_token], tags=["imports"], status_code=201)
+@post(
+    "/v1/imports/lm-eval",
+    guards=[require_token],
+    tags=["imports"],
+    status_code=201,
+    responses=IMPORT_SPEC,
+)
 async def import_lm_eval(state: State, data: MultipartBody[LmEvalUpload]) -> ImportResult:
     """Add an lm-eval results file to the catalog."""
     options = ImportOptions(
@@ -481,7 +516,12 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@get("/readyz", sync_to_thread=False, tags=["operations"])
+@get(
+    "/readyz",
+    sync_to_thread=False,
+    tags=["operations"],
+    responses={503: ResponseSpec(data_container=Health, description="not ready")},
+)
 def readyz(state: State) -> Response[Health]:
     """The catalog is readable and the models are fitted."""
     try:

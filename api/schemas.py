@@ -164,3 +164,14 @@ class Health(ApiModel):
     status: str
     catalog: str | None = None
     rows: dict[str, int] | None = None
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: int = Field(description="HTTP status")
+    type: str | None = Field(default=None, description="URI naming the kind of problem")
+    title: str | None = Field(default=None, description="the kind of problem, in words")
+    detail: str = Field(description="what was wrong and what is accepted")

@@ -212,7 +212,7 @@ def max_rate(X: Array, ttft_limit_s: Array, itl_limit_s: Array) -> Array:
         return np.asarray(stable & within, dtype=bool)
 
     lo, hi = np.zeros(len(X)), 1 / np.maximum(prefill, 1e-9)
-    for _ in range(50):
+    for _ in range(36):  # 2^-36 of the prefill-saturation rate: far below any noise
         mid = (lo + hi) / 2
         good = ok(mid)
         lo, hi = np.where(good, mid, lo), np.where(good, hi, mid)
@@ -246,10 +246,12 @@ def async_bound(X: Array) -> Array:
     return np.asarray(per_replica * X[:, COL["replicas"]], dtype=float)
 
 
-def async_qps(X: Array, coef: Array, intercept: float) -> Array:
-    """Calibrated QPS: the roofline scaled by the fitted efficiency, never above it."""
+def async_qps(X: Array, coef: Array, intercept: float, bound: Array | None = None) -> Array:
+    """Calibrated QPS: the roofline (`bound`, computed when not given) scaled by the fitted
+    efficiency, never above it."""
     factor = np.exp(calibration_design(X) @ coef + intercept)
-    return np.asarray(async_bound(X) * np.minimum(factor, 1.0), dtype=float)
+    roofline = async_bound(X) if bound is None else bound
+    return np.asarray(roofline * np.minimum(factor, 1.0), dtype=float)
 
 
 def arrangements(budget: int, nodes_of: int) -> list[tuple[int, int]]:

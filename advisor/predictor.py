@@ -168,6 +168,14 @@ def best_arrangements(
     cells: Sequence[Cell], ttft_s: Sequence[float], itl_s: Sequence[float]
 ) -> tuple[Array, list[tuple[int, int]]]:
     """For each cell, the roofline-best (tp, replicas) and its async quantity row."""
+    rows, arrangement, _ = _best_arrangements(cells, ttft_s, itl_s)
+    return rows, arrangement
+
+
+def _best_arrangements(
+    cells: Sequence[Cell], ttft_s: Sequence[float], itl_s: Sequence[float]
+) -> tuple[Array, list[tuple[int, int]], Array]:
+    """best_arrangements, plus the roofline QPS of each chosen row (0 where nothing fits)."""
     rows: list[Config] = []
     owners: list[int] = []
     limits_t: list[float] = []
@@ -184,7 +192,7 @@ def best_arrangements(
     best_rows = np.full((len(cells), width), np.nan)
     best_arr = [(cell.gpu_count, 1) for cell in cells]
     if not rows:
-        return best_rows, best_arr
+        return best_rows, best_arr, np.zeros(len(cells))
     X = async_matrix(rows, limits_t, limits_i)
     bound = async_bound(X)
     best_value = np.full(len(cells), -1.0)
@@ -193,7 +201,7 @@ def best_arrangements(
             best_value[owner] = value
             best_rows[owner] = row
             best_arr[owner] = (config.tp, config.replicas)
-    return best_rows, best_arr
+    return best_rows, best_arr, np.maximum(best_value, 0.0)
 
 
 def async_training(snapshot: Snapshot) -> tuple[TrainingSet, list[tuple[int, int]]]:
@@ -330,18 +338,20 @@ class PerformancePredictor:
         if not cells:
             return []
         n = len(cells)
-        limited, arrangement = best_arrangements(
+        limited, arrangement, bound = _best_arrangements(
             cells, [_limit_s(ttft_limit_ms)] * n, [_limit_s(itl_limit_ms)] * n
         )
-        free, _ = best_arrangements(cells, [math.inf] * n, [math.inf] * n)
+        free, _, free_bound = _best_arrangements(cells, [math.inf] * n, [math.inf] * n)
         ok = ~np.isnan(limited).any(axis=1)
         qps = np.zeros(n)
         qps_free = np.zeros(n)
         if ok.any():
-            qps[ok] = async_qps(limited[ok], self.async_coef_, self.async_intercept_)
+            qps[ok] = async_qps(limited[ok], self.async_coef_, self.async_intercept_, bound[ok])
         ok_free = ~np.isnan(free).any(axis=1)
         if ok_free.any():
-            qps_free[ok_free] = async_qps(free[ok_free], self.async_coef_, self.async_intercept_)
+            qps_free[ok_free] = async_qps(
+                free[ok_free], self.async_coef_, self.async_intercept_, free_bound[ok_free]
+            )
         out = []
         for i, cell in enumerate(cells):
             measured = self.async_measured_.get((*_key(cell), ttft_limit_ms, itl_limit_ms))

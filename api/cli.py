@@ -562,6 +562,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     import uvicorn
 
     settings: Settings = ctx.obj
+    connect(settings.catalog_path, read_only=True).close()  # build it once, before the workers
     if workers == 1:
         from api.app import create_app
 

@@ -39,11 +39,13 @@ class CatalogAccess:
         self.writable = writable
         self._lock_path = path.with_name(path.name + ".lock")
         self._shared: Connection | None = None
-        if writable:
-            with self._locked(fcntl.LOCK_EX):
-                connect(path).close()  # build or migrate once, under the lock
-        else:
-            self._shared = connect(path, read_only=True)
+        # Workers start together: whoever comes first builds or migrates the file; the lock
+        # keeps the others from opening it meanwhile.
+        with self._locked(fcntl.LOCK_EX):
+            if writable:
+                connect(path).close()
+            else:
+                self._shared = connect(path, read_only=True)
 
     @contextmanager
     def _locked(self, mode: int) -> Iterator[None]:

@@ -352,6 +352,9 @@ def test_health_ready_metrics_and_schema(client: TestClient) -> None:
 def test_advice_documents_validate_against_the_response_model(client: TestClient) -> None:
     from api.schemas import AdviceResponse
 
-    for url in ("/v1/advice?model=405b", "/v1/advice?model=8b&mode=sync&qps=5",
-                "/v1/advice?model=405b&mode=sync&latency_s=0.5"):
+    for url in (
+        "/v1/advice?model=405b",
+        "/v1/advice?model=8b&mode=sync&qps=5",
+        "/v1/advice?model=405b&mode=sync&latency_s=0.5",
+    ):
         AdviceResponse.model_validate(client.get(url).json())

@@ -110,12 +110,18 @@ class Snapshot(Frozen):
         hint = "or give a path to a config.json" if kind == "model" else ""
         raise UnknownNameError(kind.replace("_", " "), value, accepted, hint, aliases)
 
-    def model(self, value: str) -> ModelSpec:
-        """A catalog model by id or alias, or any dense decoder given as a config.json path."""
-        path = Path(value).expanduser()
-        if value.endswith(".json") or path.is_dir():
-            arch: Architecture = architecture_from_config(load_config(path), value)
-            return ModelSpec(model=value, arch=arch)
+    def model(self, value: str, allow_path: bool = True) -> ModelSpec:
+        """A catalog model by id or alias, or (when `allow_path`) any dense decoder given as a
+        config.json file or model folder on this machine."""
+        if allow_path and not any(row.alias == value.strip().lower() for row in self.names):
+            try:
+                path = Path(value).expanduser()
+                is_config = value.endswith(".json") or path.is_dir()
+            except (OSError, RuntimeError, ValueError):
+                is_config = False
+            if is_config:
+                arch: Architecture = architecture_from_config(load_config(path), value)
+                return ModelSpec(model=value, arch=arch)
         name = self.resolve("model", value)
         return next(m for m in self.models if m.model == name)
 

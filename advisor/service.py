@@ -168,9 +168,9 @@ class Advisor:
 
     # ------------------------------------------------------------------ resolution
 
-    def resolve(self, query: Query, prices: PriceList) -> Resolved:
+    def resolve(self, query: Query, prices: PriceList, allow_paths: bool = True) -> Resolved:
         snap = self.snapshot
-        model = snap.model(query.model)
+        model = snap.model(query.model, allow_paths)
         defaults: list[str] = []
         use_case = None
         if query.use_case is not None:
@@ -408,17 +408,21 @@ class Advisor:
 
     # ------------------------------------------------------------------ the answer
 
-    def advise(self, query: Query, prices: PriceList | None = None) -> Advice:
+    def advise(
+        self, query: Query, prices: PriceList | None = None, allow_paths: bool = True
+    ) -> Advice:
+        """The answer to `query`. `allow_paths=False` (the HTTP service) refuses models given as
+        file paths: a remote caller must not make the server read its files."""
         prices = prices or self.snapshot.price_list()
-        resolved = self.resolve(query, prices)
-        model = self.snapshot.model(query.model)
+        resolved = self.resolve(query, prices, allow_paths)
+        model = self.snapshot.model(query.model, allow_paths)
         result = recommend(self.options(model, resolved, prices), resolved.targets)
         context = resolved.prefill_tokens + resolved.decode_tokens
         winner = None
         if result.recommendation is not None:
             best = result.recommendation
             winner = {
-                **best.model_dump(mode="json", exclude_none=True),
+                **best.model_dump(mode="json"),
                 "checkpoint": checkpoint_name(model, best.format),
                 "vllm_serve_command": vllm_command(model, best, context),
                 "guidellm_command": guidellm_command(model, best, resolved),
@@ -480,7 +484,10 @@ PREDICTION_COLUMNS = (
 
 
 def predict(
-    advisor: Advisor, requests: list[PredictRequest], prices: PriceList | None = None
+    advisor: Advisor,
+    requests: list[PredictRequest],
+    prices: PriceList | None = None,
+    allow_paths: bool = True,
 ) -> list[dict[str, Any]]:
     """Predictions for many configurations at once (vectorised per mode and limits)."""
     prices = prices or advisor.snapshot.price_list()
@@ -488,7 +495,7 @@ def predict(
     results: list[dict[str, Any]] = [{} for _ in requests]
     runnable: dict[tuple[Mode, float | None, float | None], list[tuple[int, Cell]]] = {}
     for index, request in enumerate(requests):
-        model = snap.model(request.model)
+        model = snap.model(request.model, allow_paths)
         fmt = parse_format(request.format)
         gpu = snap.gpu(request.gpu)
         context = request.prefill_tokens + request.decode_tokens

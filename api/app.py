@@ -38,6 +38,7 @@ from advisor.errors import AdvisorError, CatalogError, ImportRejectedError, Unkn
 from advisor.hardware import parse_price_rows
 from advisor.service import Query, predict, validated
 from advisor.vocabulary import FORMAT_ALIASES, FORMAT_COMPUTE, Format, Mode
+from api import pages
 from api.ask import AskError, read_question
 from api.metrics import Metrics, MetricsMiddleware
 from api.schemas import (
@@ -187,7 +188,8 @@ def _advice_bytes(engine: Engine, query: Query, prices: list[PriceRow] | None) -
 
     def compute() -> bytes:
         # Advice has AdviceResponse's shape (a test checks the two agree): no second validation.
-        return engine.current().advise(query, _prices(prices)).model_dump_json().encode()
+        advice = engine.current().advise(query, _prices(prices), allow_paths=False)
+        return advice.model_dump_json().encode()
 
     return engine.cached_answer(key, compute)
 
@@ -295,7 +297,7 @@ def ask(
 def predict_many(state: State, data: JSONBody[PredictBody]) -> PredictResponse:
     """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
     advisor = engine_of(state).current()
-    results = predict(advisor, data.configurations, _prices(data.prices))
+    results = predict(advisor, data.configurations, _prices(data.prices), allow_paths=False)
     rows = [
         {**c.model_dump(mode="json"), **r}
         for c, r in zip(data.configurations, results, strict=True)
@@ -605,6 +607,7 @@ def create_app(settings: Settings) -> Litestar:
             healthz,
             readyz,
             metrics_handler(metrics),
+            *pages.ROUTES,
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),

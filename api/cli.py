@@ -315,6 +315,13 @@ def split_list(values: tuple[str, ...]) -> list[str] | None:
     help="Price list (CSV or YAML of USD per GPU-hour) instead of the default.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the answer as report.html (self-contained, opens offline) or "
+    "its cost chart as .svg or .png.",
+)
 @catalog_option
 @click.pass_context
 def advise(
@@ -335,6 +342,7 @@ def advise(
     max_gpus: int,
     prices_file: Path | None,
     as_json: bool,
+    report_path: Path | None,
     catalog_path: Path | None,
 ) -> None:
     """The cheapest format, GPU type and GPU count that serve MODEL within the targets.
@@ -368,6 +376,10 @@ def advise(
         )
         prices = read_prices(prices_file) if prices_file else None
         advice = load_advisor(settings).advise(query, prices)
+        if report_path is not None:
+            from api.report import write_report
+
+            write_report(advice.model_dump(mode="json"), report_path)
     except AdvisorError as exc:
         fail(str(exc))
         return

@@ -34,16 +34,41 @@ class Candidate(Option):
     """A deployment option with its predicted figures (units in the field names)."""
 
 
+class Recommended(Option):
+    """The winner, with the commands to serve it and to confirm the prediction."""
+
+    checkpoint: str = Field(description="quantized checkpoint, in the study's naming")
+    vllm_serve_command: str = Field(description="the vLLM command that serves it")
+    guidellm_command: str = Field(description="the GuideLLM command that would confirm it")
+
+
 class RejectedCandidate(Rejected):
     """A ruled-out option: `reason` (memory, unsupported, no_price, ttft, itl, latency, accuracy,
     throughput) and `detail` say why, `excess_pct` by how much."""
 
 
+class AdviceQuery(BaseModel):
+    """The query as understood: every field of the request, resolved, with the defaults."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="model id")
+    prefill_tokens: int = Field(gt=0, description="prompt tokens")
+    decode_tokens: int = Field(gt=0, description="output tokens")
+    mode: Mode = Field(description="sync or async")
+    suite: str = Field(description="suite of the accuracy floor")
+    ttft_ms: float | None = Field(default=None, gt=0, description="TTFT limit")
+    itl_ms: float | None = Field(default=None, gt=0, description="ITL limit")
+    latency_s: float | None = Field(default=None, gt=0, description="latency limit")
+    min_recovery_pct: float | None = Field(default=None, gt=0, description="accuracy floor")
+    qps: float | None = Field(default=None, gt=0, description="target load")
+    defaults: list[str] = Field(default_factory=list, description="what was defaulted")
+
+
 class AdviceResponse(ApiModel):
-    query: dict[str, Any] = Field(description="the query as understood, with defaults filled in")
-    recommendation: dict[str, Any] | None = Field(
-        description="the cheapest option meeting every target, with vllm_serve_command and "
-        "guidellm_command; null when nothing meets them"
+    query: AdviceQuery = Field(description="the query as understood, with defaults filled in")
+    recommendation: Recommended | None = Field(
+        description="the cheapest option meeting every target; null when nothing meets them"
     )
     alternatives: list[Candidate] = Field(description="other feasible options, cheapest first")
     rejected: list[RejectedCandidate] = Field(description="every ruled-out option, cheapest first")

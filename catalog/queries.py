@@ -134,3 +134,11 @@ def page(
 def counts(con: Connection) -> dict[str, int]:
     """Rows per table and view, for health checks and `catalog info`."""
     return {str(k): int(v) for k, v in con.execute(sql("counts")).fetchall()}
+
+
+def records(
+    con: Connection, name: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Rows of a named SQL file as dictionaries."""
+    columns, found = rows(con, sql(name), params)
+    return [dict(zip(columns, row, strict=True)) for row in found]

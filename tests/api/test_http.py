@@ -358,3 +358,58 @@ def test_advice_documents_validate_against_the_response_model(client: TestClient
         "/v1/advice?model=405b&mode=sync&latency_s=0.5",
     ):
         AdviceResponse.model_validate(client.get(url).json())
+
+
+def test_the_service_never_reads_model_paths(client: TestClient, tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "architectures": ["LlamaForCausalLM"],
+                "model_type": "llama",
+                "hidden_size": 512,
+                "intermediate_size": 1024,
+                "num_attention_heads": 8,
+                "num_hidden_layers": 4,
+                "vocab_size": 1000,
+            }
+        )
+    )
+    body = problem(client.get("/v1/advice", params={"model": str(config)}), 422)
+    assert "unknown model" in body["detail"]
+    predicted = client.post(
+        "/v1/predict",
+        json={
+            "configurations": [
+                {
+                    "model": str(tmp_path),
+                    "format": "bf16",
+                    "gpu": "h100",
+                    "gpu_count": 1,
+                    "prefill_tokens": 10,
+                    "decode_tokens": 10,
+                }
+            ]
+        },
+    )
+    problem(predicted, 422)
+
+
+def test_charts_of_an_empty_document(client: TestClient) -> None:
+    empty = {
+        "query": {
+            "model": "m",
+            "prefill_tokens": 1,
+            "decode_tokens": 1,
+            "mode": "sync",
+            "suite": "leaderboard_v1",
+        },
+        "recommendation": None,
+        "alternatives": [],
+        "rejected": [],
+        "closest_misses": [],
+        "message": "",
+    }
+    for name in ("advice", "recovery"):
+        response = client.post(f"/v1/charts/{name}.svg", json=empty)
+        assert response.status_code == 200 and response.text.startswith("<svg")

@@ -1,0 +1,521 @@
+"""Charts of an advice document: a specification (marks, axes, limits, frontier) built from the
+same JSON the API returns, drawn as SVG for the page and the report, or as PNG.
+
+The specification is plain data in data coordinates; both renderers map it through the same
+axis scales, so the picture and its tests agree.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_COLOURS = {"bf16": "#6b7280", "fp8": "#2563eb", "int8": "#16a34a", "int4": "#ea580c"}
+WIDTH, HEIGHT = 760, 440
+MARGIN = {"left": 78, "right": 24, "top": 36, "bottom": 56}
+
+
+@dataclass
+class Axis:
+    label: str
+    scale: str  # "log" or "linear"
+    lo: float
+    hi: float
+    categories: list[str] | None = None
+
+    def ticks(self) -> list[float]:
+        if self.categories is not None:
+            return [float(i) for i in range(len(self.categories))]
+        if self.scale == "log":
+            out = []
+            for exponent in range(
+                math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi)) + 1
+            ):
+                for m in (1, 2, 5):
+                    value = m * 10.0**exponent
+                    if self.lo <= value <= self.hi:
+                        out.append(value)
+            return out
+        step = _nice_step((self.hi - self.lo) / 6)
+        start = math.ceil(self.lo / step) * step
+        return [start + i * step for i in range(int((self.hi - start) / step) + 1)]
+
+    def tick_label(self, value: float) -> str:
+        if self.categories is not None:
+            return self.categories[int(value)]
+        if abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+
+    def fraction(self, value: float) -> float:
+        if self.categories is not None:
+            return (value + 0.5) / max(len(self.categories), 1)
+        if self.scale == "log":
+            return (math.log10(value) - math.log10(self.lo)) / (
+                math.log10(self.hi) - math.log10(self.lo)
+            )
+        return (value - self.lo) / (self.hi - self.lo)
+
+
+def _nice_step(raw: float) -> float:
+    if raw <= 0:
+        return 1.0
+    exponent = 10.0 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if raw <= m * exponent:
+            return m * exponent
+    return 10 * exponent
+
+
+@dataclass
+class Mark:
+    id: str
+    x: float
+    y: float
+    radius: float
+    colour: str
+    feasible: bool
+    recommended: bool
+    title: str
+    lo: float | None = None  # vertical error bar, data units
+    hi: float | None = None
+
+
+@dataclass
+class Guide:
+    """A target drawn as a line: `axis` x or y at `value`."""
+
+    axis: str
+    value: float
+    label: str
+
+
+@dataclass
+class Chart:
+    title: str
+    x: Axis
+    y: Axis
+    marks: list[Mark]
+    guides: list[Guide] = field(default_factory=list)
+    frontier: list[tuple[float, float]] = field(default_factory=list)
+    region: tuple[float, float] | None = None  # feasible x range (data units), shaded
+    legend: list[tuple[str, str]] = field(default_factory=list)
+    note: str = ""
+
+
+def _span(values: list[float], log: bool, pad: float = 0.15) -> tuple[float, float]:
+    lo, hi = min(values), max(values)
+    if log:
+        lo, hi = math.log10(lo), math.log10(hi)
+        width = max(hi - lo, 0.3)
+        return 10 ** (lo - pad * width), 10 ** (hi + pad * width)
+    width = max(hi - lo, abs(hi) * 0.1, 1e-9)
+    return max(0.0, lo - pad * width) if lo >= 0 else lo - pad * width, hi + pad * width
+
+
+def _option_id(o: dict[str, Any]) -> str:
+    return f"{o['format']}-{o['gpu']}-{o['gpu_count']}"
+
+
+def advice_chart(doc: dict[str, Any]) -> Chart:
+    """Cost per query (log) against latency (sync) or max QPS (async) for every evaluated
+    candidate of an advice document."""
+    query = doc["query"]
+    sync = query["mode"] == "sync"
+    key, better_low = ("latency_s", True) if sync else ("max_qps", False)
+    recommended = doc.get("recommendation")
+    options: list[tuple[dict[str, Any], bool]] = []
+    if recommended:
+        options.append((recommended, True))
+    options += [(o, True) for o in doc.get("alternatives", [])]
+    options += [(o, False) for o in doc.get("rejected", []) if not o.get("blocked")]
+    # Log axes: only positive figures can be drawn (a document may come from anywhere).
+    points = [
+        (o, ok) for o, ok in options if (o.get(key) or 0) > 0 and (o.get("usd_per_query") or 0) > 0
+    ]
+    marks = []
+    for o, ok in points:
+        is_winner = recommended is not None and _option_id(o) == _option_id(recommended)
+        status = (
+            "recommended"
+            if is_winner
+            else ("feasible" if ok else f"ruled out: {o.get('detail', '')}")
+        )
+        value = f"{o[key]:.3g} s" if sync else f"{o[key]:.3g} QPS"
+        marks.append(
+            Mark(
+                id=_option_id(o),
+                x=float(o[key]),
+                y=float(o["usd_per_query"]),
+                radius=max(4 + 2 * math.log2(o["gpu_count"]), 8 if is_winner else 0),
+                colour=FORMAT_COLOURS.get(o["format"], "#111"),
+                feasible=ok,
+                recommended=is_winner,
+                title=f"{o['format']} on {o['gpu_count']} x {o['gpu']}: {value}, "
+                f"${o['usd_per_query']:.3g}/query, {o.get('label', '')} - {status}",
+            )
+        )
+    guides = []
+    region = None
+    if sync and query.get("latency_s"):
+        guides.append(
+            Guide("x", float(query["latency_s"]), f"latency limit {query['latency_s']:g} s")
+        )
+        region = (0.0, float(query["latency_s"]))
+    if not sync and query.get("qps"):
+        guides.append(Guide("x", float(query["qps"]), f"target {query['qps']:g} QPS"))
+    xs = [m.x for m in marks] + [g.value for g in guides if g.axis == "x"]
+    ys = [m.y for m in marks]
+    x_axis = Axis(
+        "latency, s (one request at a time)" if sync else "max QPS within the TTFT/ITL limits",
+        "log" if xs and max(xs) / min(xs) > 8 else "linear",
+        *(_span(xs, True) if xs else (0.1, 10)),
+    )
+    if x_axis.scale == "linear":
+        x_axis.lo, x_axis.hi = _span(xs, False) if xs else (0.0, 1.0)
+    y_axis = Axis("USD per query (log)", "log", *(_span(ys, True) if ys else (1e-4, 1e-2)))
+    if region is not None:
+        region = (x_axis.lo, min(region[1], x_axis.hi))
+    feasible = sorted((m.x, m.y) for m in marks if m.feasible)
+    frontier: list[tuple[float, float]] = []
+    best = math.inf
+    for x, y in feasible if better_low else reversed(feasible):
+        if y < best:
+            frontier.append((x, y))
+            best = y
+    frontier.sort()
+    legend = [
+        (f, c) for f, c in FORMAT_COLOURS.items() if any(m.id.startswith(f + "-") for m in marks)
+    ]
+    tokens = f"{query['prefill_tokens']} in / {query['decode_tokens']} out"
+    title = f"{query['model']}: {tokens}, {query['mode']}"
+    return Chart(
+        title,
+        x_axis,
+        y_axis,
+        marks,
+        guides,
+        frontier,
+        region,
+        legend,
+        note="size: GPU count; faded: ruled out; ringed: recommended; line: Pareto frontier",
+    )
+
+
+def recovery_chart(doc: dict[str, Any]) -> Chart:
+    """Accuracy recovery per format with its 80% interval, and the floor."""
+    query = doc["query"]
+    seen: dict[str, dict[str, Any]] = {}
+    for group in (
+        ([doc["recommendation"]] if doc.get("recommendation") else [])
+        + doc.get("alternatives", [])
+        + doc.get("rejected", [])
+    ):
+        if group.get("recovery_pct") is not None and group["format"] not in seen:
+            seen[group["format"]] = group
+    formats = [f for f in FORMAT_COLOURS if f in seen]
+    marks = [
+        Mark(
+            id=f"recovery-{f}",
+            x=float(i),
+            y=float(seen[f]["recovery_pct"]),
+            radius=6,
+            colour=FORMAT_COLOURS[f],
+            feasible=True,
+            recommended=bool(doc.get("recommendation")) and doc["recommendation"]["format"] == f,
+            lo=seen[f].get("recovery_pct_lo"),
+            hi=seen[f].get("recovery_pct_hi"),
+            title=f"{f}: {seen[f]['recovery_pct']:.2f}% of BF16 on {query['suite']} "
+            f"[{seen[f].get('recovery_pct_lo') or 0:.2f}-"
+            f"{seen[f].get('recovery_pct_hi') or 0:.2f}], "
+            f"{seen[f].get('accuracy_label', '')}",
+        )
+        for i, f in enumerate(formats)
+    ]
+    values = [v for m in marks for v in (m.y, m.lo or m.y, m.hi or m.y)]
+    guides = []
+    if query.get("min_recovery_pct"):
+        guides.append(
+            Guide("y", float(query["min_recovery_pct"]), f"floor {query['min_recovery_pct']:g}%")
+        )
+        values.append(float(query["min_recovery_pct"]))
+    lo, hi = _span(values or [95.0, 101.0], False, pad=0.25)
+    return Chart(
+        f"Accuracy recovery vs BF16 ({query['suite']}), 80% interval",
+        Axis("format", "linear", -0.5, len(formats) - 0.5, categories=formats),
+        Axis("% of BF16", "linear", lo, hi),
+        marks,
+        guides,
+    )
+
+
+def load_curve_chart(
+    title: str,
+    points: list[dict[str, Any]],
+    ttft_limit_ms: float | None,
+    itl_limit_ms: float | None,
+) -> Chart:
+    """Measured p99 TTFT and ITL against achieved request rate (GuideLLM sub-benchmarks)."""
+    marks = []
+    for p in points:
+        if p.get("achieved_rps") is None:
+            continue
+        if p.get("ttft_p99_ms") is not None:
+            marks.append(
+                Mark(
+                    id=f"ttft-{p['benchmark_index']}",
+                    x=float(p["achieved_rps"]),
+                    y=float(p["ttft_p99_ms"]),
+                    radius=5,
+                    colour="#2563eb",
+                    feasible=True,
+                    recommended=False,
+                    title=f"{p['strategy']}: TTFT p99 {p['ttft_p99_ms']:.4g} ms "
+                    f"at {p['achieved_rps']:.3g} req/s",
+                )
+            )
+        if p.get("itl_p99_ms") is not None:
+            marks.append(
+                Mark(
+                    id=f"itl-{p['benchmark_index']}",
+                    x=float(p["achieved_rps"]),
+                    y=float(p["itl_p99_ms"]),
+                    radius=5,
+                    colour="#ea580c",
+                    feasible=True,
+                    recommended=False,
+                    title=f"{p['strategy']}: ITL p99 {p['itl_p99_ms']:.4g} ms "
+                    f"at {p['achieved_rps']:.3g} req/s",
+                )
+            )
+    guides = []
+    if ttft_limit_ms:
+        guides.append(Guide("y", ttft_limit_ms, f"TTFT limit {ttft_limit_ms:g} ms"))
+    if itl_limit_ms:
+        guides.append(Guide("y", itl_limit_ms, f"ITL limit {itl_limit_ms:g} ms"))
+    ys = [m.y for m in marks] + [g.value for g in guides]
+    xs = [m.x for m in marks]
+    return Chart(
+        title,
+        Axis("achieved requests per second", "linear", *_span(xs or [0, 1], False)),
+        Axis("p99 latency, ms (log)", "log", *_span(ys or [1, 1000], True)),
+        marks,
+        guides,
+        legend=[("TTFT p99", "#2563eb"), ("ITL p99", "#ea580c")],
+    )
+
+
+# ---------------------------------------------------------------------------- drawing
+
+
+def _px(chart: Chart, x: float, y: float) -> tuple[float, float]:
+    inner_w = WIDTH - MARGIN["left"] - MARGIN["right"]
+    inner_h = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
+    fx = min(max(chart.x.fraction(max(x, 1e-12) if chart.x.scale == "log" else x), -0.02), 1.02)
+    fy = min(max(chart.y.fraction(max(y, 1e-12) if chart.y.scale == "log" else y), -0.02), 1.02)
+    return MARGIN["left"] + fx * inner_w, MARGIN["top"] + (1 - fy) * inner_h
+
+
+def _el(tag: str, body: str = "", **attrs: Any) -> str:
+    """One SVG element; attribute names use _ for -, values are escaped."""
+
+    def value(v: Any) -> str:
+        return html.escape(
+            v if isinstance(v, str) else f"{v:.1f}" if isinstance(v, float) else str(v)
+        )
+
+    rendered = " ".join(f'{k.rstrip("_").replace("_", "-")}="{value(v)}"' for k, v in attrs.items())
+    return f"<{tag} {rendered}>{body}</{tag}>" if body else f"<{tag} {rendered}/>"
+
+
+def to_svg(chart: Chart, element_id: str = "chart") -> str:
+    e = html.escape
+    left, top = MARGIN["left"], MARGIN["top"]
+    right, bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{e(element_id)}" class="chart" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-label="{e(chart.title)}" font-family="system-ui, sans-serif" font-size="12">',
+        f"<title>{e(chart.title)}</title>",
+        _el("text", e(chart.title), x=left, y=top - 14, font_size=14, font_weight=600),
+    ]
+    if chart.region is not None:
+        x1, _ = _px(chart, max(chart.region[0], chart.x.lo), chart.y.lo)
+        x2, _ = _px(chart, chart.region[1], chart.y.lo)
+        out.append(
+            _el(
+                "rect",
+                class_="feasible-region",
+                x=x1,
+                y=top,
+                width=max(x2 - x1, 0.0),
+                height=bottom - top,
+                fill="#dcfce7",
+                opacity=0.6,
+            )
+        )
+    for tick in chart.x.ticks():
+        x, _ = _px(chart, tick, chart.y.lo)
+        out.append(_el("line", x1=x, y1=top, x2=x, y2=bottom, stroke="#e5e7eb"))
+        out.append(
+            _el("text", e(chart.x.tick_label(tick)), x=x, y=bottom + 16, text_anchor="middle")
+        )
+    for tick in chart.y.ticks():
+        _, y = _px(chart, chart.x.lo if chart.x.categories is None else 0, tick)
+        out.append(_el("line", x1=left, y1=y, x2=right, y2=y, stroke="#e5e7eb"))
+        out.append(_el("text", e(chart.y.tick_label(tick)), x=left - 6, y=y + 4, text_anchor="end"))
+    out.append(
+        _el(
+            "rect",
+            x=left,
+            y=top,
+            width=right - left,
+            height=bottom - top,
+            fill="none",
+            stroke="#9ca3af",
+        )
+    )
+    out.append(
+        _el("text", e(chart.x.label), x=(left + right) / 2, y=HEIGHT - 14, text_anchor="middle")
+    )
+    out.append(
+        _el(
+            "text",
+            e(chart.y.label),
+            transform=f"translate(16 {(top + bottom) / 2}) rotate(-90)",
+            text_anchor="middle",
+        )
+    )
+    for g in chart.guides:
+        line = {"class_": "limit", "stroke": "#dc2626", "stroke_dasharray": "6 4"}
+        label = {"class_": "limit-label", "fill": "#dc2626"}
+        if g.axis == "x":
+            x, _ = _px(chart, g.value, chart.y.lo)
+            out.append(_el("line", x1=x, y1=top, x2=x, y2=bottom, **line))
+            out.append(_el("text", e(g.label), x=x + 4, y=top + 14, **label))
+        else:
+            _, y = _px(chart, chart.x.lo, g.value)
+            out.append(_el("line", x1=left, y1=y, x2=right, y2=y, **line))
+            out.append(_el("text", e(g.label), x=right - 4, y=y - 5, text_anchor="end", **label))
+    if len(chart.frontier) > 1:
+        points = " ".join(
+            f"{x:.1f},{y:.1f}" for x, y in (_px(chart, a, b) for a, b in chart.frontier)
+        )
+        out.append(
+            _el(
+                "polyline",
+                class_="frontier",
+                points=points,
+                fill="none",
+                stroke="#111827",
+                stroke_width=1.5,
+            )
+        )
+    for m in sorted(chart.marks, key=lambda m: (m.recommended, m.feasible)):
+        x, y = _px(chart, m.x, m.y)
+        if m.lo is not None and m.hi is not None:
+            _, y_lo = _px(chart, m.x, m.lo)
+            _, y_hi = _px(chart, m.x, m.hi)
+            out.append(
+                _el(
+                    "line",
+                    class_="interval",
+                    x1=x,
+                    y1=y_lo,
+                    x2=x,
+                    y2=y_hi,
+                    stroke=m.colour,
+                    stroke_width=2,
+                )
+            )
+        classes = (
+            "mark" + (" recommended" if m.recommended else "") + ("" if m.feasible else " rejected")
+        )
+        out.append(
+            _el(
+                "circle",
+                f"<title>{e(m.title)}</title>",
+                class_=classes,
+                data_id=m.id,
+                cx=x,
+                cy=y,
+                r=m.radius,
+                fill=m.colour,
+                fill_opacity=1.0 if m.feasible else 0.28,
+                stroke="#111827" if m.recommended else "white",
+                stroke_width=3 if m.recommended else 1,
+            )
+        )
+    for i, (name, colour) in enumerate(chart.legend):
+        lx, ly = right - 90, top + 14 + 16 * i
+        out.append(_el("circle", cx=lx, cy=ly - 4, r=5, fill=colour))
+        out.append(_el("text", e(name), x=lx + 10, y=ly))
+    if chart.note:
+        out.append(_el("text", e(chart.note), x=left, y=HEIGHT - 2, font_size=10, fill="#6b7280"))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def to_png(chart: Chart) -> bytes:
+    """The same chart as a PNG (Pillow), for reports that want an image."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    left, top = MARGIN["left"], MARGIN["top"]
+    right, bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
+    draw.text((left, top - 22), chart.title, fill="black")
+    if chart.region is not None:
+        x1, _ = _px(chart, max(chart.region[0], chart.x.lo), chart.y.lo)
+        x2, _ = _px(chart, chart.region[1], chart.y.lo)
+        draw.rectangle((x1, top, max(x1, x2), bottom), fill="#e8faee")
+    for tick in chart.x.ticks():
+        x, _ = _px(chart, tick, chart.y.lo)
+        draw.line((x, top, x, bottom), fill="#e5e7eb")
+        draw.text((x - 10, bottom + 6), chart.x.tick_label(tick), fill="black")
+    for tick in chart.y.ticks():
+        _, y = _px(chart, chart.x.lo if chart.x.categories is None else 0, tick)
+        draw.line((left, y, right, y), fill="#e5e7eb")
+        draw.text((4, y - 6), chart.y.tick_label(tick), fill="black")
+    draw.rectangle((left, top, right, bottom), outline="#9ca3af")
+    draw.text(((left + right) / 2 - 80, HEIGHT - 24), chart.x.label, fill="black")
+    for g in chart.guides:
+        if g.axis == "x":
+            x, _ = _px(chart, g.value, chart.y.lo)
+            draw.line((x, top, x, bottom), fill="#dc2626", width=1)
+            draw.text((x + 4, top + 4), g.label, fill="#dc2626")
+        else:
+            _, y = _px(chart, chart.x.lo, g.value)
+            draw.line((left, y, right, y), fill="#dc2626", width=1)
+            draw.text((right - 120, y - 14), g.label, fill="#dc2626")
+    if len(chart.frontier) > 1:
+        draw.line([_px(chart, a, b) for a, b in chart.frontier], fill="#111827", width=2)
+    for m in sorted(chart.marks, key=lambda m: (m.recommended, m.feasible)):
+        x, y = _px(chart, m.x, m.y)
+        colour = m.colour if m.feasible else _fade(m.colour)
+        if m.lo is not None and m.hi is not None:
+            draw.line(
+                (x, _px(chart, m.x, m.lo)[1], x, _px(chart, m.x, m.hi)[1]), fill=m.colour, width=2
+            )
+        r = m.radius
+        draw.ellipse(
+            (x - r, y - r, x + r, y + r),
+            fill=colour,
+            outline="#111827" if m.recommended else "white",
+            width=3 if m.recommended else 1,
+        )
+    for i, (name, colour) in enumerate(chart.legend):
+        lx, ly = right - 90, top + 8 + 16 * i
+        draw.ellipse((lx - 5, ly - 1, lx + 5, ly + 9), fill=colour)
+        draw.text((lx + 10, ly), name, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _fade(colour: str) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return "#{:02x}{:02x}{:02x}".format(*(int(c + (255 - c) * 0.72) for c in (r, g, b)))

@@ -1,0 +1,96 @@
+"""Chart specifications built from advice documents, checked without a browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from advisor.service import Advisor, Query
+from api.charts import advice_chart, load_curve_chart, recovery_chart, to_png, to_svg
+from api.report import report_html, write_report
+
+
+def document(fitted: Advisor, **query) -> dict:
+    return json.loads(fitted.advise(Query(**query)).model_dump_json())
+
+
+def evaluated(doc: dict, key: str) -> list[dict]:
+    options = ([doc["recommendation"]] if doc["recommendation"] else []) + doc["alternatives"]
+    options += [r for r in doc["rejected"] if not r.get("blocked")]
+    return [o for o in options if o.get(key) and o.get("usd_per_query")]
+
+
+def test_one_mark_per_candidate_and_the_winner_highlighted(fitted: Advisor) -> None:
+    doc = document(fitted, model="70b", gpus=["a100", "h100"], mode="sync", latency_s=4)
+    chart = advice_chart(doc)
+    assert len(chart.marks) == len(evaluated(doc, "latency_s"))
+    winners = [m for m in chart.marks if m.recommended]
+    rec = doc["recommendation"]
+    assert [m.id for m in winners] == [f"{rec['format']}-{rec['gpu']}-{rec['gpu_count']}"]
+    assert {m.feasible for m in chart.marks} == {True, False}
+    assert chart.x.label.startswith("latency") and chart.y.scale == "log"
+    assert [(g.axis, g.value) for g in chart.guides] == [("x", 4.0)]
+    assert chart.region is not None and chart.region[1] == 4.0
+    # The frontier: cost falls as latency rises, every point feasible, none dominated.
+    xs, ys = zip(*chart.frontier, strict=True)
+    assert list(xs) == sorted(xs) and list(ys) == sorted(ys, reverse=True)
+    feasible = [(m.x, m.y) for m in chart.marks if m.feasible]
+    for x, y in chart.frontier:
+        assert not any(fx <= x and fy < y for fx, fy in feasible)
+    assert (winners[0].x, winners[0].y) in chart.frontier
+
+
+def test_async_chart_uses_max_qps_and_the_target_load(fitted: Advisor) -> None:
+    doc = document(fitted, model="405b", use_case="rag", qps=20)
+    chart = advice_chart(doc)
+    assert chart.x.label.startswith("max QPS")
+    assert [(g.axis, g.value) for g in chart.guides] == [("x", 20.0)]
+    assert len(chart.marks) == len(evaluated(doc, "max_qps"))
+
+
+def test_recovery_chart_has_each_format_its_interval_and_the_floor(fitted: Advisor) -> None:
+    doc = document(fitted, model="8b", min_recovery=99, suite="leaderboard_v1")
+    chart = recovery_chart(doc)
+    assert chart.x.categories == ["bf16", "fp8", "int8", "int4"]
+    int4 = next(m for m in chart.marks if m.id == "recovery-int4")
+    assert int4.y == pytest.approx(98.72) and int4.lo < 98.72 < int4.hi
+    assert [(g.axis, g.value) for g in chart.guides] == [("y", 99.0)]
+
+
+def test_svg_and_png_draw_every_mark(fitted: Advisor) -> None:
+    doc = document(fitted, model="70b", gpus=["a100", "h100"])
+    chart = advice_chart(doc)
+    svg = to_svg(chart)
+    assert svg.count('class="mark') == len(chart.marks)
+    assert svg.count('class="mark recommended"') == 1
+    assert to_png(chart).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_load_curve_chart_draws_limits() -> None:
+    points = [
+        {
+            "benchmark_index": i,
+            "strategy": "constant",
+            "achieved_rps": r,
+            "ttft_p99_ms": 100 * r,
+            "itl_p99_ms": 10 * r,
+        }
+        for i, r in enumerate((1.0, 2.0, 4.0))
+    ]
+    chart = load_curve_chart("x", points, 1000, 100)
+    assert len(chart.marks) == 6
+    assert {(g.axis, g.value) for g in chart.guides} == {("y", 1000), ("y", 100)}
+
+
+def test_report_is_self_contained(fitted: Advisor, tmp_path: Path) -> None:
+    doc = document(fitted, model="70b", gpus=["a100", "h100"])
+    page = report_html(doc)
+    assert 'id="report-data"' in page and "/static/" not in page
+    assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', page)  # nothing fetched
+    for name in ("report.html", "chart.svg", "chart.png"):
+        write_report(doc, tmp_path / name)
+    assert (tmp_path / "chart.svg").read_text().startswith("<svg")
+    assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,156 @@
+"""Running the tools: every subprocess of the product starts here, logs to a file, and is always
+stopped (normal end, error, Ctrl-C) with its whole process group."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+from advisor.errors import AdvisorError
+
+
+class ToolError(AdvisorError):
+    """A tool is missing, failed, or did not become ready."""
+
+
+def require_executable(command: Sequence[str], install_hint: str) -> None:
+    exe = command[0]
+    if os.sep in exe:
+        if not Path(exe).exists():
+            raise ToolError(f"{exe} does not exist; {install_hint}")
+    elif shutil.which(exe) is None:
+        raise ToolError(f"{exe!r} is not on PATH; {install_hint}")
+
+
+def tool_environment(scratch: Path) -> dict[str, str]:
+    """Offline, loopback-only settings for vLLM, GuideLLM and lm-eval, with their caches and
+    IPC sockets in `scratch` (never a shared temp folder)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "VLLM_HOST_IP": "127.0.0.1",
+            "VLLM_NO_USAGE_STATS": "1",
+            "DO_NOT_TRACK": "1",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TMPDIR": str(scratch / "tmp"),
+            "VLLM_CACHE_ROOT": str(scratch / "vllm-cache"),
+            "HF_HOME": str(scratch / "hf-home"),
+        }
+    )
+    env.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    (scratch / "tmp").mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def run_tool(
+    command: Sequence[str], log: Path, env: dict[str, str], timeout_s: float, install_hint: str
+) -> float:
+    """Run to completion; returns seconds taken. Raises ToolError naming the log on failure."""
+    require_executable(command, install_hint)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            list(command), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        try:
+            code = process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            stop_group(process)
+            raise ToolError(f"{command[0]} ran past {timeout_s:g} s; log: {log}") from None
+        except BaseException:
+            stop_group(process)
+            raise
+    if code != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise ToolError(
+            f"{Path(command[0]).name} exited with {code}; log: {log}\n" + "\n".join(tail)
+        )
+    return time.monotonic() - started
+
+
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left."""
+    if process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def served(
+    command: Sequence[str],
+    port: int,
+    log: Path,
+    env: dict[str, str],
+    ready_timeout_s: float,
+    install_hint: str,
+) -> Iterator[str]:
+    """Start an OpenAI-compatible server, wait until /v1/models answers, yield its base URL,
+    and always stop it with its process group."""
+    require_executable(command, install_hint)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    base = f"http://127.0.0.1:{port}"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            list(command), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + ready_timeout_s
+            while True:
+                if process.poll() is not None:
+                    tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+                    raise ToolError(
+                        f"the server exited with {process.returncode} before it was "
+                        f"ready; log: {log}\n" + "\n".join(tail)
+                    )
+                try:
+                    with urllib.request.urlopen(base + "/v1/models", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except (urllib.error.URLError, OSError):
+                    pass
+                if time.monotonic() > deadline:
+                    raise ToolError(
+                        f"the server was not ready after {ready_timeout_s:g} s; log: {log}"
+                    )
+                time.sleep(0.5)
+            yield base
+        finally:
+            stop_group(process)
+
+
+@contextmanager
+def scratch_dir(parent: Path | None = None) -> Iterator[Path]:
+    """A private folder for a tool's temp files, caches and sockets; removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="advisor-profile-", dir=parent))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -595,6 +595,138 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     )
 
 
+@cli.group("profile")
+def profile_group() -> None:
+    """Measure models with the real tools (llmcompressor, vLLM, GuideLLM, lm-eval)."""
+
+
+def tools_from(settings: Settings, overrides: dict[str, str] | None = None) -> Any:
+    from profiler.commands import Tools
+
+    fields: dict[str, str] = {}
+    if settings.tools_dir is not None:
+        root = settings.tools_dir.expanduser()
+        fields = {
+            "vllm_python": str(root / "vllm/bin/python"),
+            "guidellm": str(root / "vllm/bin/guidellm"),
+            "lm_eval": str(root / "vllm/bin/lm_eval"),
+            "llmcompressor_python": str(root / "llmcompressor/bin/python"),
+        }
+    return Tools(**{**fields, **(overrides or {})})
+
+
+@profile_group.command("quantize")
+@click.option("--model", required=True, help="BF16 model folder.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["fp8", "int8", "int4"]))
+@click.option(
+    "--calibration",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Local JSONL ('text' field) or text file; needed for int8 and int4.",
+)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--samples", default=512, show_default=True, type=click.IntRange(1))
+@click.option("--max-seq-len", default=2048, show_default=True, type=click.IntRange(16))
+@click.pass_context
+def profile_quantize(
+    ctx: click.Context,
+    model: str,
+    fmt: str,
+    calibration: Path | None,
+    out: Path,
+    samples: int,
+    max_seq_len: int,
+) -> None:
+    """Quantize with llmcompressor and the study's recipes into a compressed-tensors checkpoint."""
+    from advisor.vocabulary import Format
+    from profiler.commands import QuantizeSpec, build_quantize_command
+    from profiler.plan import VLLM_HINT
+    from profiler.runner import run_tool, scratch_dir, tool_environment
+
+    if fmt != "fp8" and calibration is None:
+        raise InvalidInputError(f"--calibration FILE is required for {fmt} (GPTQ needs data)")
+    spec = QuantizeSpec(
+        model=model,
+        format=Format(fmt),
+        calibration=calibration,
+        out=out,
+        samples=samples,
+        max_seq_len=max_seq_len,
+    )
+    with scratch_dir() as scratch:
+        seconds = run_tool(
+            build_quantize_command(tools_from(ctx.obj), spec),
+            out.parent / f"{out.name}.quantize.log",
+            tool_environment(scratch),
+            7200,
+            VLLM_HINT,
+        )
+    click.echo(f"{out}: {fmt} checkpoint in {seconds:.0f} s (recipe in {out}/recipe.yaml)")
+
+
+@profile_group.command("run")
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print every command; run nothing.")
+@click.option("--force", is_flag=True, help="Run cells that are already in the catalog again.")
+@click.pass_context
+def profile_run(ctx: click.Context, plan_file: Path, dry_run: bool, force: bool) -> None:
+    """Run a profiling plan (models x formats x GPU counts x use cases x task sets)."""
+    import shlex
+
+    from profiler.plan import PlanRunner, load_plan
+
+    plan = load_plan(plan_file)
+    settings: Settings = ctx.obj
+    tools = tools_from(settings, plan.tools).model_dump()
+    plan = plan.model_copy(update={"tools": tools})
+    with opened(ctx, read_only=dry_run) as con:
+        snapshot_cases = {
+            u: (p, d)
+            for u, p, d in con.execute(
+                "SELECT use_case, prefill_tokens, decode_tokens FROM use_cases"
+            ).fetchall()
+        }
+
+        def resolve(name: str) -> tuple[int, int]:
+            if name not in snapshot_cases:
+                raise InvalidInputError(
+                    f"unknown use case {name!r}; accepted: {', '.join(sorted(snapshot_cases))}"
+                )
+            return snapshot_cases[name]
+
+        def done(cell: Any, workload: Any, suite: str | None) -> bool:
+            return queries.profiled(
+                con,
+                cell.model.name,
+                cell.format.value,
+                plan.gpu,
+                cell.gpu_count,
+                workload.prefill_tokens if workload else None,
+                workload.decode_tokens if workload else None,
+                suite,
+            )
+
+        def write(batch: Any) -> None:
+            ingest(con, batch)
+
+        runner = PlanRunner(
+            plan,
+            resolve,
+            done,
+            write,
+            lambda line: err.print(line, highlight=False),
+            force=force,
+        )
+        if dry_run:
+            for command in runner.dry_run():
+                click.echo(shlex.join(command))
+            return
+        outcomes = runner.run()
+    rows = [[o.cell, o.status, f"{o.seconds:.0f}", o.detail] for o in outcomes]
+    print_table(out, ["cell", "status", "s", "detail"], rows, f"Plan {plan.name}")
+    if any(o.status == "failed" for o in outcomes):
+        sys.exit(1)
+
+
 def main() -> None:
     cli()
 

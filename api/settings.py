@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     reload_check_s: float = Field(
         default=0.5, ge=0, description="how often a process checks the catalog for new imports"
     )
+    tools_dir: Path | None = Field(
+        default=None,
+        description="folder with the profiler's tool environments (ADVISOR_TOOLS_DIR): "
+        "vllm/ (vLLM, GuideLLM, lm-eval) and llmcompressor/, as scripts/install-profiler-tools.sh "
+        "makes them; default: tools on PATH",
+    )
     model_cache: Path | None = Field(
         default=None,
         description="folder of fitted models (ADVISOR_MODEL_CACHE); default: the user cache",

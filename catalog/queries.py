@@ -142,3 +142,34 @@ def records(
     """Rows of a named SQL file as dictionaries."""
     columns, found = rows(con, sql(name), params)
     return [dict(zip(columns, row, strict=True)) for row in found]
+
+
+def profiled(
+    con: Connection,
+    model: str,
+    fmt: str,
+    gpu: str,
+    gpu_count: int,
+    prefill: int | None,
+    decode: int | None,
+    suite: str | None,
+) -> bool:
+    """Whether a profiling plan's cell step is already in the catalog."""
+    if suite is not None:
+        found = con.execute(
+            sql("profiled_accuracy"), {"model": model, "format": fmt, "suite": suite}
+        )
+    else:
+        found = con.execute(
+            sql("profiled_perf"),
+            {
+                "model": model,
+                "format": fmt,
+                "gpu": gpu,
+                "gpu_count": gpu_count,
+                "prefill": prefill,
+                "decode": decode,
+            },
+        )
+    row = found.fetchone()
+    return bool(row and row[0])

@@ -19,6 +19,12 @@ class Limits(Frozen):
     itl_ms: float | None = Field(default=100.0, gt=0, description="tail ITL limit")
     percentile: float = Field(default=99.0, gt=0, lt=100, description="which tail, e.g. 99")
     max_error_rate: float = Field(default=0.0, ge=0, le=1, description="errored / total allowed")
+    min_sustained: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="achieved / asked rate below which the server is saturated",
+    )
 
 
 class Probe(Frozen):
@@ -33,6 +39,8 @@ class Probe(Frozen):
     def meets(self, limits: Limits) -> bool:
         if self.error_rate > limits.max_error_rate:
             return False
+        if self.achieved_rps is not None and self.achieved_rps < limits.min_sustained * self.rate:
+            return False  # the server could not keep up: queues grow without bound
         if limits.ttft_ms is not None and (self.ttft_ms is None or self.ttft_ms > limits.ttft_ms):
             return False
         return not (

@@ -82,6 +82,11 @@ def test_nothing_passes_is_a_normal_answer() -> None:
     assert decision.next_rate is None and decision.best_rate == 0.0
 
 
+def test_a_rate_the_server_cannot_sustain_fails() -> None:
+    assert not Probe(rate=100, ttft_ms=10, itl_ms=10, achieved_rps=40).meets(LIMITS)
+    assert Probe(rate=100, ttft_ms=10, itl_ms=10, achieved_rps=95).meets(LIMITS)
+
+
 def test_errors_and_missing_figures_fail_a_probe() -> None:
     assert not Probe(rate=1, ttft_ms=10, itl_ms=10, error_rate=0.2).meets(LIMITS)
     assert not Probe(rate=1, ttft_ms=None, itl_ms=10).meets(LIMITS)

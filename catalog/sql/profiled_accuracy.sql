@@ -1,0 +1,2 @@
+SELECT count(*) FROM accuracy
+WHERE source LIKE 'lm-eval:%' AND model = $model AND format = $format AND suite = $suite

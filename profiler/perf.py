@@ -1,0 +1,236 @@
+"""Performance profiling with GuideLLM against a running server: a synchronous run with exact
+token counts, then the rate search for the highest constant rate within the tail limits. Every
+GuideLLM report goes into the catalog through the foundation importer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from advisor.vocabulary import Format, Frozen
+from catalog.importers import guidellm
+from catalog.importers.common import ImportOptions
+from catalog.records import AsyncRow, Batch, LoadPoint, RunRecord, SourceRecord
+from profiler.commands import LoadSpec, Tools, build_guidellm_command
+from profiler.ratesearch import Decision, Limits, Probe, decide
+from profiler.runner import run_tool
+
+GUIDELLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
+Ingest = Callable[[Batch], None]
+
+
+class Workload(Frozen):
+    use_case: str | None = Field(default=None, description="use case id, when it is one")
+    prefill_tokens: int = Field(gt=0)
+    decode_tokens: int = Field(gt=0)
+
+
+class Target(Frozen):
+    """What is being measured, for labels and provenance."""
+
+    model: str = Field(description="catalog model id")
+    format: Format
+    gpu: str = Field(description="GPU id ('cpu' hosts use a catalog GPU id of their choice)")
+    gpu_count: int = Field(gt=0)
+    served_name: str = Field(description="name the server answers to")
+    tokenizer: str = Field(description="local tokenizer folder")
+    base_url: str = Field(description="server URL")
+    engine_args: list[str] = Field(default_factory=list, description="the vLLM command")
+    engine_version: str | None = Field(default=None, description="vLLM version")
+
+
+class SearchSettings(Frozen):
+    limits: Limits = Field(default_factory=Limits)
+    sync_requests: int = Field(default=10, gt=0)
+    probe_seconds: float = Field(default=20.0, gt=0, description="length of one constant-rate run")
+    probe_requests: int = Field(default=200, gt=0, description="cap on requests per run")
+    tolerance: float = Field(default=0.05, gt=0, lt=1)
+    max_runs: int = Field(default=12, gt=0, description="constant-rate runs at most")
+    timeout_s: float = Field(default=900.0, gt=0, description="per GuideLLM run")
+
+
+class PerfResult(Frozen):
+    sync_latency_s: float | None
+    max_qps: float
+    runs: int = Field(description="GuideLLM runs, synchronous one included")
+    probes: list[Probe]
+    decision: str
+
+
+def _labels(target: Target, workload: Workload) -> dict[str, str]:
+    labels = {
+        "model": target.model,
+        "format": target.format.value,
+        "gpu": target.gpu,
+        "gpu_count": str(target.gpu_count),
+    }
+    if workload.use_case:
+        labels["use_case"] = workload.use_case
+    return labels
+
+
+def _tail(point: LoadPoint, metric: str, percentile: float) -> float | None:
+    stats = point.stats.get(metric)
+    if stats is None:
+        return None
+    key = {50.0: "p50", 90.0: "p90", 95.0: "p95", 99.0: "p99"}.get(float(percentile))
+    if key is None:
+        raise ValueError(f"percentile {percentile:g} is not reported; accepted: 50, 90, 95, 99")
+    value = getattr(stats, key)
+    return None if value is None else float(value)
+
+
+def run_guidellm(
+    tools: Tools,
+    target: Target,
+    workload: Workload,
+    work: Path,
+    name: str,
+    env: dict[str, str],
+    settings: SearchSettings,
+    ingest: Ingest,
+    rate: float | None,
+) -> LoadPoint:
+    report = work / f"{name}.json"
+    spec = LoadSpec(
+        target=target.base_url,
+        model=target.served_name,
+        tokenizer=target.tokenizer,
+        prefill_tokens=workload.prefill_tokens,
+        decode_tokens=workload.decode_tokens,
+        output=report,
+        rate=rate,
+        max_requests=settings.sync_requests if rate is None else settings.probe_requests,
+        max_seconds=None if rate is None else settings.probe_seconds,
+        labels=_labels(target, workload),
+    )
+    run_tool(
+        build_guidellm_command(tools, spec),
+        work / f"{name}.log",
+        env,
+        settings.timeout_s,
+        GUIDELLM_HINT,
+    )
+    batch = guidellm.parse_result(report, ImportOptions())
+    source = batch.source.model_copy(
+        update={
+            "details": {
+                **batch.source.details,
+                "engine": "vllm",
+                "engine_version": target.engine_version,
+                "engine_args": target.engine_args,
+                "gpu": target.gpu,
+                "gpu_count": target.gpu_count,
+                "host": socket.gethostname(),
+            }
+        }
+    )
+    batch = batch.model_copy(update={"source": source})
+    ingest(batch)
+    (point,) = batch.runs[0].load_points
+    return point
+
+
+def profile_performance(
+    tools: Tools,
+    target: Target,
+    workload: Workload,
+    work: Path,
+    env: dict[str, str],
+    settings: SearchSettings,
+    ingest: Ingest,
+) -> PerfResult:
+    """The synchronous run, then the rate search; the found rate is written as an async row."""
+    work.mkdir(parents=True, exist_ok=True)
+    tag = workload.use_case or f"{workload.prefill_tokens}x{workload.decode_tokens}"
+    sync = run_guidellm(tools, target, workload, work, f"{tag}-sync", env, settings, ingest, None)
+    latency = sync.stats["latency_s"].mean if "latency_s" in sync.stats else None
+    start = 1.0 / latency if latency else 1.0
+    probes: list[Probe] = []
+    decision: Decision = decide(probes, settings.limits, start, settings.tolerance)
+    while decision.next_rate is not None and len(probes) < settings.max_runs:
+        rate = decision.next_rate
+        point = run_guidellm(
+            tools,
+            target,
+            workload,
+            work,
+            f"{tag}-rate-{len(probes) + 1}",
+            env,
+            settings,
+            ingest,
+            rate,
+        )
+        total = point.successful + point.errored + point.incomplete
+        probes.append(
+            Probe(
+                rate=rate,
+                ttft_ms=_tail(point, "ttft_ms", settings.limits.percentile),
+                itl_ms=_tail(point, "itl_ms", settings.limits.percentile),
+                error_rate=point.errored / total if total else 1.0,
+                achieved_rps=point.achieved_rps,
+            )
+        )
+        decision = decide(probes, settings.limits, start, settings.tolerance)
+    result = PerfResult(
+        sync_latency_s=latency,
+        max_qps=decision.best_rate,
+        runs=1 + len(probes),
+        probes=probes,
+        decision=decision.reason,
+    )
+    if decision.best_rate > 0:
+        ingest(_search_batch(target, workload, settings, result))
+    return result
+
+
+def _search_batch(
+    target: Target, workload: Workload, settings: SearchSettings, result: PerfResult
+) -> Batch:
+    record: dict[str, Any] = {
+        "target": target.model_dump(mode="json"),
+        "workload": workload.model_dump(mode="json"),
+        "settings": settings.model_dump(mode="json"),
+        "result": result.model_dump(mode="json"),
+    }
+    digest = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    limits = settings.limits
+    return Batch(
+        source=SourceRecord(
+            kind="profiler",
+            name=f"rate-search#{digest[:8]}",
+            uri="profiler:rate-search",
+            sha256=digest,
+            tool="advisor profile perf",
+            details=record,
+        ),
+        runs=[
+            RunRecord(
+                label="rate-search",
+                model=target.model,
+                format=target.format,
+                gpu=target.gpu,
+                gpu_count=target.gpu_count,
+                use_case=workload.use_case,
+                prefill_tokens=workload.prefill_tokens,
+                decode_tokens=workload.decode_tokens,
+                args={"engine_args": target.engine_args, "percentile": limits.percentile},
+                async_=[
+                    AsyncRow(
+                        use_case=workload.use_case,
+                        prefill_tokens=workload.prefill_tokens,
+                        decode_tokens=workload.decode_tokens,
+                        max_qps=result.max_qps,
+                        ttft_limit_ms=limits.ttft_ms,
+                        itl_limit_ms=limits.itl_ms,
+                    )
+                ],
+            )
+        ],
+    )

@@ -1,0 +1,332 @@
+"""Profiling plans: a matrix of models x formats x GPU counts x use cases x task sets, run one
+cell after another. Cells already in the catalog are skipped (so an interrupted plan resumes),
+a failed cell records its error and log and the plan goes on; `--dry-run` prints every command.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from advisor.errors import AdvisorError, InvalidInputError
+from advisor.vocabulary import Format, Frozen, parse_format
+from profiler.accuracy import TaskSet, profile_accuracy, task_set
+from profiler.commands import (
+    EvalSpec,
+    LoadSpec,
+    QuantizeSpec,
+    ServeSpec,
+    Tools,
+    build_guidellm_command,
+    build_lm_eval_command,
+    build_quantize_command,
+    build_vllm_command,
+)
+from profiler.perf import SearchSettings, Target, Workload, profile_performance
+from profiler.ratesearch import Limits
+from profiler.runner import free_port, run_tool, scratch_dir, served, tool_environment
+
+VLLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
+
+
+class ModelEntry(Frozen):
+    name: str = Field(description="catalog model id (add it with `advisor catalog add-model`)")
+    tokenizer: str = Field(description="local tokenizer folder")
+    checkpoints: dict[str, str] = Field(
+        default_factory=dict,
+        description="format -> checkpoint folder or hub id; missing "
+        "quantized formats are made from the bf16 one with llmcompressor",
+    )
+
+
+class UseCaseEntry(Frozen):
+    use_case: str | None = None
+    prefill_tokens: int = Field(gt=0)
+    decode_tokens: int = Field(gt=0)
+
+
+class Plan(Frozen):
+    name: str
+    models: list[ModelEntry] = Field(min_length=1)
+    formats: list[str] = Field(min_length=1)
+    gpu: str = Field(description="catalog GPU id of the host")
+    gpu_counts: dict[str, list[int]] | list[int] = Field(
+        description="GPU counts for every format, or per format"
+    )
+    use_cases: list[str | UseCaseEntry] = Field(default_factory=list)
+    task_sets: list[str] = Field(default_factory=list)
+    tasks_include_path: Path | None = None
+    tasks_limit: int | None = Field(default=None, gt=0)
+    calibration: Path | None = None
+    calibration_samples: int = Field(default=512, gt=0)
+    serve: dict[str, Any] = Field(default_factory=dict, description="ServeSpec fields")
+    search: dict[str, Any] = Field(default_factory=dict, description="SearchSettings fields")
+    limits: dict[str, Any] = Field(default_factory=dict, description="Limits fields")
+    tools: dict[str, str] = Field(default_factory=dict, description="Tools fields")
+    work_dir: Path = Field(default=Path("profile-runs"))
+    ready_timeout_s: float = Field(default=900.0, gt=0)
+    eval_timeout_s: float = Field(default=7200.0, gt=0)
+
+
+class Cell(Frozen):
+    model: ModelEntry
+    format: Format
+    gpu_count: int
+
+
+class CellOutcome(Frozen):
+    cell: str
+    status: str = Field(description="done, skipped or failed")
+    seconds: float
+    detail: str
+    log: str | None = None
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        document = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInputError(f"{path}: cannot read the plan ({exc})") from exc
+    try:
+        plan = Plan.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInputError(f"{path}: {field}: {first['msg'].lower()}") from exc
+    for fmt in plan.formats:
+        parse_format(fmt)
+    return plan
+
+
+def cells(plan: Plan) -> Iterator[Cell]:
+    for model in plan.models:
+        for name in plan.formats:
+            fmt = parse_format(name)
+            counts = (
+                plan.gpu_counts
+                if isinstance(plan.gpu_counts, list)
+                else plan.gpu_counts.get(fmt.value, [])
+            )
+            for count in counts:
+                yield Cell(model=model, format=fmt, gpu_count=count)
+
+
+def workloads(plan: Plan, resolve: Callable[[str], tuple[int, int]]) -> list[Workload]:
+    out = []
+    for entry in plan.use_cases:
+        if isinstance(entry, str):
+            prefill, decode = resolve(entry)
+            out.append(Workload(use_case=entry, prefill_tokens=prefill, decode_tokens=decode))
+        else:
+            out.append(
+                Workload(
+                    use_case=entry.use_case,
+                    prefill_tokens=entry.prefill_tokens,
+                    decode_tokens=entry.decode_tokens,
+                )
+            )
+    return out
+
+
+class PlanRunner:
+    """Runs a plan against the real tools; `done(cell_key)` and `ingest` reach the catalog."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        resolve_use_case: Callable[[str], tuple[int, int]],
+        done: Callable[[Cell, Workload | None, str | None], bool],
+        ingest: Callable[[Any], None],
+        say: Callable[[str], None],
+        force: bool = False,
+    ) -> None:
+        self.plan = plan
+        self.tools = Tools(**plan.tools)
+        self.workloads = workloads(plan, resolve_use_case)
+        self.task_sets = [
+            task_set(name, plan.tasks_include_path, plan.tasks_limit) for name in plan.task_sets
+        ]
+        self.done = done
+        self.ingest = ingest
+        self.say = say
+        self.force = force
+
+    def checkpoint(self, cell: Cell) -> tuple[str, QuantizeSpec | None]:
+        given = cell.model.checkpoints.get(cell.format.value)
+        if given:
+            return given, None
+        if cell.format is Format.BF16:
+            raise InvalidInputError(f"model {cell.model.name}: no bf16 checkpoint in the plan")
+        out = self.plan.work_dir / "checkpoints" / f"{cell.model.name}-{cell.format.value}"
+        base = cell.model.checkpoints.get("bf16")
+        if base is None:
+            raise InvalidInputError(
+                f"model {cell.model.name}: no {cell.format.value} checkpoint "
+                "and no bf16 one to quantize"
+            )
+        spec = QuantizeSpec(
+            model=base,
+            format=cell.format,
+            calibration=self.plan.calibration,
+            out=out,
+            samples=self.plan.calibration_samples,
+        )
+        return str(out), spec
+
+    def serve_spec(self, cell: Cell, checkpoint: str, port: int) -> ServeSpec:
+        return ServeSpec(
+            checkpoint=checkpoint,
+            served_name=f"{cell.model.name}-{cell.format.value}",
+            port=port,
+            tensor_parallel_size=cell.gpu_count,
+            **self.plan.serve,
+        )
+
+    def dry_run(self) -> list[list[str]]:
+        """Every command the plan would run (rate-search runs: the first probe, as an example)."""
+        commands: list[list[str]] = []
+        for cell in cells(self.plan):
+            checkpoint, quantize = self.checkpoint(cell)
+            if quantize is not None:
+                commands.append(build_quantize_command(self.tools, quantize))
+            port = 8000
+            commands.append(build_vllm_command(self.tools, self.serve_spec(cell, checkpoint, port)))
+            base = f"http://127.0.0.1:{port}"
+            name = f"{cell.model.name}-{cell.format.value}"
+            for w in self.workloads:
+                spec = LoadSpec(
+                    target=base,
+                    model=name,
+                    tokenizer=cell.model.tokenizer,
+                    prefill_tokens=w.prefill_tokens,
+                    decode_tokens=w.decode_tokens,
+                    output=self.plan.work_dir / "reports" / "sync.json",
+                )
+                commands.append(build_guidellm_command(self.tools, spec))
+                commands.append(
+                    build_guidellm_command(
+                        self.tools,
+                        spec.model_copy(
+                            update={
+                                "rate": 1.0,
+                                "max_seconds": SearchSettings(**self.plan.search).probe_seconds,
+                                "output": self.plan.work_dir / "reports" / "rate-1.json",
+                            }
+                        ),
+                    )
+                )
+            for t in self.task_sets:
+                commands.append(
+                    build_lm_eval_command(
+                        self.tools,
+                        EvalSpec(
+                            target=base,
+                            model=name,
+                            tokenizer=cell.model.tokenizer,
+                            tasks=t.tasks,
+                            include_path=t.include_path,
+                            output=self.plan.work_dir / "lm-eval",
+                            limit=t.limit,
+                        ),
+                    )
+                )
+        return commands
+
+    def run(self) -> list[CellOutcome]:
+        outcomes = []
+        all_cells = list(cells(self.plan))
+        for number, cell in enumerate(all_cells, start=1):
+            key = f"{cell.model.name} {cell.format.value} x{cell.gpu_count}"
+            self.say(f"[{number}/{len(all_cells)}] {key}")
+            outcomes.append(self._run_cell(cell, key))
+            self.say(f"    {outcomes[-1].status}: {outcomes[-1].detail}")
+        return outcomes
+
+    def _pending(self, cell: Cell) -> tuple[list[Workload], list[TaskSet]]:
+        if self.force:
+            return self.workloads, self.task_sets
+        return (
+            [w for w in self.workloads if not self.done(cell, w, None)],
+            [t for t in self.task_sets if not self.done(cell, None, t.name)],
+        )
+
+    def _run_cell(self, cell: Cell, key: str) -> CellOutcome:
+        started = time.monotonic()
+        todo_perf, todo_acc = self._pending(cell)
+        if not todo_perf and not todo_acc:
+            return CellOutcome(
+                cell=key, status="skipped", seconds=0.0, detail="already in the catalog"
+            )
+        work = self.plan.work_dir / key.replace(" ", "_")
+        work.mkdir(parents=True, exist_ok=True)
+        log = work / "vllm.log"
+        steps: list[str] = []
+        try:
+            with scratch_dir() as scratch:
+                env = tool_environment(scratch)
+                checkpoint, quantize = self.checkpoint(cell)
+                if quantize is not None and not Path(checkpoint, "config.json").exists():
+                    seconds = run_tool(
+                        build_quantize_command(self.tools, quantize),
+                        work / "quantize.log",
+                        env,
+                        self.plan.eval_timeout_s,
+                        VLLM_HINT,
+                    )
+                    steps.append(f"quantize {seconds:.0f} s")
+                port = free_port()
+                spec = self.serve_spec(cell, checkpoint, port)
+                command = build_vllm_command(self.tools, spec)
+                ready = time.monotonic()
+                with served(command, port, log, env, self.plan.ready_timeout_s, VLLM_HINT) as base:
+                    steps.append(f"serve ready {time.monotonic() - ready:.0f} s")
+                    target = Target(
+                        model=cell.model.name,
+                        format=cell.format,
+                        gpu=self.plan.gpu,
+                        gpu_count=cell.gpu_count,
+                        served_name=spec.served_name,
+                        tokenizer=cell.model.tokenizer,
+                        base_url=base,
+                        engine_args=command,
+                    )
+                    settings = SearchSettings(**self.plan.search, limits=Limits(**self.plan.limits))
+                    for w in todo_perf:
+                        t0 = time.monotonic()
+                        result = profile_performance(
+                            self.tools, target, w, work, env, settings, self.ingest
+                        )
+                        steps.append(
+                            f"{w.use_case or 'workload'}: {result.runs} GuideLLM runs, "
+                            f"{result.max_qps:.3g} QPS, {time.monotonic() - t0:.0f} s"
+                        )
+                    for t in todo_acc:
+                        t0 = time.monotonic()
+                        profile_accuracy(
+                            self.tools, target, t, work, env, self.plan.eval_timeout_s, self.ingest
+                        )
+                        steps.append(f"lm-eval {t.name} {time.monotonic() - t0:.0f} s")
+        except (AdvisorError, OSError, ValueError) as exc:
+            (work / "error.txt").write_text(traceback.format_exc())
+            return CellOutcome(
+                cell=key,
+                status="failed",
+                seconds=time.monotonic() - started,
+                detail=f"{exc} (after: {'; '.join(steps) or 'nothing'})",
+                log=str(log),
+            )
+        (work / "steps.json").write_text(json.dumps(steps, indent=2))
+        return CellOutcome(
+            cell=key,
+            status="done",
+            seconds=time.monotonic() - started,
+            detail="; ".join(steps),
+            log=str(log),
+        )

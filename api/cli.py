@@ -663,6 +663,251 @@ def profile_quantize(
     click.echo(f"{out}: {fmt} checkpoint in {seconds:.0f} s (recipe in {out}/recipe.yaml)")
 
 
+def writer(con: Connection) -> Callable[[Batch], None]:
+    """Each batch into the catalog, in its own transaction."""
+
+    def write(batch: Batch) -> None:
+        ingest(con, batch)
+
+    return write
+
+
+def serve_options(function: Any) -> Any:
+    options = [
+        click.option(
+            "--checkpoint", required=True, help="Model folder (or hub id on a connected host)."
+        ),
+        click.option("--model", required=True, help="Catalog model id the rows are for."),
+        click.option("--format", "fmt", required=True, help="bf16, fp8, int8 or int4."),
+        click.option("--gpu", required=True, help="Catalog GPU id of this host."),
+        click.option(
+            "--gpus",
+            "gpu_count",
+            default=1,
+            show_default=True,
+            type=click.IntRange(1),
+            help="GPUs (tensor-parallel size).",
+        ),
+        click.option("--tokenizer", help="Local tokenizer folder (default: the checkpoint)."),
+        click.option("--max-model-len", default=4096, show_default=True, type=click.IntRange(16)),
+        click.option("--device", help="cpu on CPU hosts (default: vLLM's choice)."),
+        click.option("--enforce-eager", is_flag=True, help="Skip graph capture (faster start)."),
+        click.option(
+            "--work-dir",
+            default="profile-runs",
+            show_default=True,
+            type=click.Path(file_okay=False, path_type=Path),
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+@contextmanager
+def serving(
+    ctx: click.Context,
+    checkpoint: str,
+    model: str,
+    fmt: str,
+    gpu: str,
+    gpu_count: int,
+    tokenizer: str | None,
+    max_model_len: int,
+    device: str | None,
+    enforce_eager: bool,
+    work_dir: Path,
+) -> Iterator[tuple[Any, Any, Path, dict[str, str]]]:
+    """vLLM serving the checkpoint for the duration, with the profiling target it stands for."""
+    from advisor.vocabulary import parse_format
+    from profiler.commands import ServeSpec, build_vllm_command
+    from profiler.perf import Target
+    from profiler.plan import VLLM_HINT
+    from profiler.runner import free_port, scratch_dir, served, tool_environment
+
+    settings: Settings = ctx.obj
+    tools = tools_from(settings)
+    fmt_value = parse_format(fmt)
+    port = free_port()
+    spec = ServeSpec(
+        checkpoint=checkpoint,
+        served_name=f"{model}-{fmt_value.value}",
+        port=port,
+        tensor_parallel_size=gpu_count,
+        max_model_len=max_model_len,
+        device=device,
+        enforce_eager=enforce_eager,
+    )
+    command = build_vllm_command(tools, spec)
+    work = work_dir / f"{model}_{fmt_value.value}_x{gpu_count}"
+    with scratch_dir() as scratch:
+        env = tool_environment(scratch)
+        with served(command, port, work / "vllm.log", env, 900, VLLM_HINT) as base:
+            target = Target(
+                model=model,
+                format=fmt_value,
+                gpu=gpu,
+                gpu_count=gpu_count,
+                served_name=spec.served_name,
+                tokenizer=tokenizer or checkpoint,
+                base_url=base,
+                engine_args=command,
+            )
+            yield tools, target, work, env
+
+
+@profile_group.command("perf")
+@serve_options
+@click.option("--use-case", "use_cases", multiple=True, help="Use case id (repeat); default: all.")
+@click.option("--prefill", type=click.IntRange(1), help="Prompt tokens (with --decode).")
+@click.option("--decode", type=click.IntRange(1), help="Output tokens.")
+@click.option("--ttft-ms", default=1000.0, show_default=True, type=float)
+@click.option("--itl-ms", default=100.0, show_default=True, type=float)
+@click.option(
+    "--percentile", default=99.0, show_default=True, type=click.Choice([50.0, 90.0, 95.0, 99.0])
+)
+@click.option("--probe-seconds", default=60.0, show_default=True, type=float)
+@click.pass_context
+def profile_perf(
+    ctx: click.Context,
+    checkpoint: str,
+    model: str,
+    fmt: str,
+    gpu: str,
+    gpu_count: int,
+    tokenizer: str | None,
+    max_model_len: int,
+    device: str | None,
+    enforce_eager: bool,
+    work_dir: Path,
+    use_cases: tuple[str, ...],
+    prefill: int | None,
+    decode: int | None,
+    ttft_ms: float,
+    itl_ms: float,
+    percentile: float,
+    probe_seconds: float,
+) -> None:
+    """Serve a checkpoint, then per use case: a synchronous GuideLLM run and the search for the
+    highest constant rate within the tail TTFT/ITL limits; every report goes into the catalog."""
+    from profiler.perf import SearchSettings, Workload, profile_performance
+    from profiler.ratesearch import Limits
+
+    with opened(ctx, read_only=False) as con:
+        cases = {
+            u: (p, d)
+            for u, p, d in con.execute(
+                "SELECT use_case, prefill_tokens, decode_tokens FROM use_cases"
+            ).fetchall()
+        }
+        if prefill is not None and decode is not None:
+            workloads = [Workload(prefill_tokens=prefill, decode_tokens=decode)]
+        else:
+            names = list(use_cases) or sorted(cases)
+            unknown = [n for n in names if n not in cases]
+            if unknown:
+                raise InvalidInputError(
+                    f"unknown use case {unknown[0]!r}; accepted: {', '.join(sorted(cases))}"
+                )
+            workloads = [
+                Workload(use_case=n, prefill_tokens=cases[n][0], decode_tokens=cases[n][1])
+                for n in names
+            ]
+        settings = SearchSettings(
+            limits=Limits(ttft_ms=ttft_ms, itl_ms=itl_ms, percentile=percentile),
+            probe_seconds=probe_seconds,
+        )
+        rows = []
+        with serving(
+            ctx,
+            checkpoint,
+            model,
+            fmt,
+            gpu,
+            gpu_count,
+            tokenizer,
+            max_model_len,
+            device,
+            enforce_eager,
+            work_dir,
+        ) as (tools, target, work, env):
+            for workload in workloads:
+                result = profile_performance(
+                    tools,
+                    target,
+                    workload,
+                    work,
+                    env,
+                    settings,
+                    writer(con),
+                )
+                rows.append(
+                    [
+                        workload.use_case or f"{workload.prefill_tokens}/{workload.decode_tokens}",
+                        result.sync_latency_s,
+                        result.max_qps,
+                        result.runs,
+                        result.decision,
+                    ]
+                )
+    print_table(out, ["workload", "sync latency s", "max QPS", "GuideLLM runs", "search"], rows)
+
+
+@profile_group.command("accuracy")
+@serve_options
+@click.option(
+    "--tasks",
+    "task_names",
+    required=True,
+    help="A task set (leaderboard_v1, leaderboard_v2) or comma-separated lm-eval tasks.",
+)
+@click.option(
+    "--include-path",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of local task YAML.",
+)
+@click.option("--limit", type=click.IntRange(1), help="Documents per task (a smoke run).")
+@click.pass_context
+def profile_accuracy_cmd(
+    ctx: click.Context,
+    checkpoint: str,
+    model: str,
+    fmt: str,
+    gpu: str,
+    gpu_count: int,
+    tokenizer: str | None,
+    max_model_len: int,
+    device: str | None,
+    enforce_eager: bool,
+    work_dir: Path,
+    task_names: str,
+    include_path: Path | None,
+    limit: int | None,
+) -> None:
+    """Serve a checkpoint and score it with lm-eval (local-completions) into the catalog."""
+    from profiler.accuracy import profile_accuracy, task_set
+
+    tasks = task_set(task_names, include_path, limit)
+    with (
+        opened(ctx, read_only=False) as con,
+        serving(
+            ctx,
+            checkpoint,
+            model,
+            fmt,
+            gpu,
+            gpu_count,
+            tokenizer,
+            max_model_len,
+            device,
+            enforce_eager,
+            work_dir,
+        ) as (tools, target, work, env),
+    ):
+        results = profile_accuracy(tools, target, tasks, work, env, 7200, writer(con))
+    click.echo(f"imported {results}")
+
+
 @profile_group.command("run")
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print every command; run nothing.")
@@ -693,7 +938,7 @@ def profile_run(ctx: click.Context, plan_file: Path, dry_run: bool, force: bool)
                 )
             return snapshot_cases[name]
 
-        def done(cell: Any, workload: Any, suite: str | None) -> bool:
+        def done(cell: Any, workload: Any, tasks: list[str] | None) -> bool:
             return queries.profiled(
                 con,
                 cell.model.name,
@@ -702,17 +947,14 @@ def profile_run(ctx: click.Context, plan_file: Path, dry_run: bool, force: bool)
                 cell.gpu_count,
                 workload.prefill_tokens if workload else None,
                 workload.decode_tokens if workload else None,
-                suite,
+                tasks,
             )
-
-        def write(batch: Any) -> None:
-            ingest(con, batch)
 
         runner = PlanRunner(
             plan,
             resolve,
             done,
-            write,
+            writer(con),
             lambda line: err.print(line, highlight=False),
             force=force,
         )

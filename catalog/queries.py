@@ -14,7 +14,15 @@ from catalog.sqlfiles import sql
 
 READ_ONLY_STATEMENTS = frozenset({"SELECT", "EXPLAIN", "PRAGMA", "CALL"})
 PUBLIC_VIEWS = ("sync_latency", "async_throughput", "accuracy", "gpus", "models", "load_points")
-EXPORTED = (*PUBLIC_VIEWS, "price_points", "use_cases", "formats", "sources", "runs")
+EXPORTED = (
+    *PUBLIC_VIEWS,
+    "text_similarity",
+    "price_points",
+    "use_cases",
+    "formats",
+    "sources",
+    "runs",
+)
 
 
 def rows(
@@ -152,12 +160,13 @@ def profiled(
     gpu_count: int,
     prefill: int | None,
     decode: int | None,
-    suite: str | None,
+    tasks: list[str] | None,
 ) -> bool:
-    """Whether a profiling plan's cell step is already in the catalog."""
-    if suite is not None:
+    """Whether a profiling plan's step is already in the catalog: a rate search for the
+    workload, or lm-eval scores for every task of a task set."""
+    if tasks is not None:
         found = con.execute(
-            sql("profiled_accuracy"), {"model": model, "format": fmt, "suite": suite}
+            sql("profiled_accuracy"), {"model": model, "format": fmt, "tasks": tasks}
         )
     else:
         found = con.execute(

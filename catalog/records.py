@@ -91,6 +91,14 @@ class AccuracyRow(Frozen):
     published_recovery_pct: float | None = Field(default=None, description="as printed")
 
 
+class SimilarityRow(Frozen):
+    metric: str = Field(pattern="^(rouge1_f|rougeL_f|embedding_cosine)$", description="measure")
+    score: float = Field(ge=-1, le=1, description="mean over the prompts")
+    prompts: int = Field(gt=0, description="prompts answered by both models")
+    baseline_format: str = Field(description="the reference, normally bf16")
+    embedding_model: str | None = Field(default=None, description="for embedding_cosine")
+
+
 class RunRecord(Frozen):
     label: str | None = Field(default=None, description="where in the source, e.g. table5")
     model: str = Field(description="model id or alias")
@@ -107,6 +115,7 @@ class RunRecord(Frozen):
     async_: list[AsyncRow] = Field(default_factory=list, description="asynchronous results")
     load_points: list[LoadPoint] = Field(default_factory=list, description="GuideLLM benchmarks")
     accuracy: list[AccuracyRow] = Field(default_factory=list, description="accuracy results")
+    similarity: list[SimilarityRow] = Field(default_factory=list, description="text similarity")
 
 
 class SourceRecord(Frozen):

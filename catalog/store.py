@@ -176,11 +176,22 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 r.published_recovery_pct,
             ],
         )
+    for t in run.similarity:
+        con.execute(
+            sql("insert_similarity"),
+            [run_id, t.metric, t.score, t.prompts, t.baseline_format, t.embedding_model],
+        )
     return run_id
 
 
 def _row_count(run: RunRecord) -> int:
-    return len(run.sync) + len(run.async_) + len(run.load_points) + len(run.accuracy)
+    return (
+        len(run.sync)
+        + len(run.async_)
+        + len(run.load_points)
+        + len(run.accuracy)
+        + len(run.similarity)
+    )
 
 
 def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> IngestResult:

@@ -29,7 +29,11 @@ class ServeSpec(Frozen):
     tensor_parallel_size: int = Field(default=1, gt=0)
     max_model_len: int = Field(default=4096, gt=0)
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
-    device: str | None = Field(default=None, description="cpu on CPU hosts; None: auto")
+    device: str | None = Field(
+        default=None,
+        description="cpu on CPU hosts: serve eagerly (vLLM picks the platform from its build; "
+        "it has no --device flag since 0.10)",
+    )
     enforce_eager: bool = Field(default=False, description="skip graph capture (faster start)")
     extra_args: list[str] = Field(default_factory=list, description="passed through to vLLM")
 
@@ -54,9 +58,7 @@ def build_vllm_command(tools: Tools, spec: ServeSpec) -> list[str]:
         "--gpu-memory-utilization",
         str(spec.gpu_memory_utilization),
     ]
-    if spec.device:
-        command += ["--device", spec.device]
-    if spec.enforce_eager:
+    if spec.enforce_eager or spec.device == "cpu":
         command.append("--enforce-eager")
     return command + spec.extra_args
 

@@ -32,6 +32,7 @@ from profiler.commands import (
 from profiler.perf import SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
 from profiler.runner import free_port, run_tool, scratch_dir, served, tool_environment
+from profiler.similarity import generate, read_prompts, score
 
 VLLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
 
@@ -64,6 +65,13 @@ class Plan(Frozen):
     task_sets: list[str] = Field(default_factory=list)
     tasks_include_path: Path | None = None
     tasks_limit: int | None = Field(default=None, gt=0)
+    similarity_prompts: Path | None = Field(
+        default=None, description="prompts (JSONL or lines) answered by bf16 and each format"
+    )
+    similarity_max_tokens: int = Field(default=256, gt=0)
+    embedding_model: str | None = Field(
+        default=None, description="local sentence-transformers model for embedding similarity"
+    )
     calibration: Path | None = None
     calibration_samples: int = Field(default=512, gt=0)
     serve: dict[str, Any] = Field(default_factory=dict, description="ServeSpec fields")
@@ -142,7 +150,7 @@ class PlanRunner:
         self,
         plan: Plan,
         resolve_use_case: Callable[[str], tuple[int, int]],
-        done: Callable[[Cell, Workload | None, str | None], bool],
+        done: Callable[[Cell, Workload | None, list[str] | None], bool],
         ingest: Callable[[Any], None],
         say: Callable[[str], None],
         force: bool = False,
@@ -249,12 +257,36 @@ class PlanRunner:
             self.say(f"    {outcomes[-1].status}: {outcomes[-1].detail}")
         return outcomes
 
+    def _similarity(self, cell: Cell, target: Target) -> str:
+        """bf16 cells keep their greedy answers; other formats are scored against them."""
+        assert self.plan.similarity_prompts is not None
+        prompts = read_prompts(self.plan.similarity_prompts)
+        answers = generate(
+            target.base_url, target.served_name, prompts, self.plan.similarity_max_tokens
+        )
+        baseline = self.plan.work_dir / "baselines" / f"{cell.model.name}.json"
+        if cell.format is Format.BF16:
+            baseline.parent.mkdir(parents=True, exist_ok=True)
+            baseline.write_text(json.dumps(answers))
+            return f"similarity: {len(answers)} baseline answers kept"
+        if not baseline.exists():
+            return "similarity: no bf16 answers yet (put bf16 first in formats)"
+        scores = score(
+            target,
+            answers,
+            json.loads(baseline.read_text()),
+            "bf16",
+            self.plan.embedding_model,
+            self.ingest,
+        )
+        return "similarity: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items())
+
     def _pending(self, cell: Cell) -> tuple[list[Workload], list[TaskSet]]:
         if self.force:
             return self.workloads, self.task_sets
         return (
             [w for w in self.workloads if not self.done(cell, w, None)],
-            [t for t in self.task_sets if not self.done(cell, None, t.name)],
+            [t for t in self.task_sets if not self.done(cell, None, t.tasks)],
         )
 
     def _run_cell(self, cell: Cell, key: str) -> CellOutcome:
@@ -313,6 +345,8 @@ class PlanRunner:
                             self.tools, target, t, work, env, self.plan.eval_timeout_s, self.ingest
                         )
                         steps.append(f"lm-eval {t.name} {time.monotonic() - t0:.0f} s")
+                    if self.plan.similarity_prompts is not None:
+                        steps.append(self._similarity(cell, target))
         except (AdvisorError, OSError, ValueError) as exc:
             (work / "error.txt").write_text(traceback.format_exc())
             return CellOutcome(

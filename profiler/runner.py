@@ -154,3 +154,23 @@ def scratch_dir(parent: Path | None = None) -> Iterator[Path]:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def installed_version(python: str, distributions: Sequence[str]) -> str | None:
+    """The version of the first installed distribution, as the tool's own Python sees it."""
+    probe = (
+        "import sys\nfrom importlib.metadata import version, PackageNotFoundError\n"
+        "for name in sys.argv[1:]:\n    try:\n        print(version(name)); break\n"
+        "    except PackageNotFoundError:\n        pass\n"
+    )
+    try:
+        found = subprocess.run(
+            [python, "-c", probe, *distributions],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() or None

@@ -152,6 +152,7 @@ def test_a_plan_runs_end_to_end(tiny: Path, built_catalog: Path, tmp_path: Path)
         con.execute("SELECT details FROM sources WHERE kind = 'guidellm' LIMIT 1").fetchone()[0]
     )
     assert details["engine"] == "vllm" and "--tensor-parallel-size" in details["engine_args"]
+    assert details["engine_version"].startswith("0.")
     assert details["gpu"] == "l4" and details["labels"]["format"] in {"bf16", "int4"}
     ttft = con.execute(
         "SELECT min(ttft_p50_ms), max(ttft_p50_ms) FROM load_points WHERE model = 'tiny-llama'"
@@ -173,3 +174,39 @@ def test_a_plan_runs_end_to_end(tiny: Path, built_catalog: Path, tmp_path: Path)
         timeout=300,
     )
     assert again.returncode == 0 and again.stdout.count("skipped") == 2
+
+
+@pytest.mark.parametrize("fmt", ["fp8", "int8"])
+def test_quantize_to_the_other_formats(tiny: Path, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"tiny-{fmt}"
+    env = {**os.environ, "ADVISOR_TOOLS_DIR": str(TOOLS)}
+    result = subprocess.run(
+        [
+            str(BIN / "advisor"),
+            "profile",
+            "quantize",
+            "--model",
+            str(tiny),
+            "--format",
+            fmt,
+            "--calibration",
+            str(ROOT / "tests/fixtures/tools/calibration.jsonl"),
+            "--out",
+            str(out),
+            "--samples",
+            "8",
+            "--max-seq-len",
+            "128",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = json.loads((out / "config.json").read_text())["quantization_config"]
+    assert config["quant_method"] == "compressed-tensors"
+    assert config["format"] == {"fp8": "float-quantized", "int8": "int-quantized"}[fmt]
+    record = json.loads((out / "quantization_record.json").read_text())
+    assert record["format"] == fmt and record["tool_version"] == "0.14.0.1"
+    assert (out / "recipe.yaml").exists()

@@ -771,16 +771,7 @@ def serving(
 @click.pass_context
 def profile_perf(
     ctx: click.Context,
-    checkpoint: str,
-    model: str,
-    fmt: str,
-    gpu: str,
-    gpu_count: int,
-    tokenizer: str | None,
-    max_model_len: int,
-    device: str | None,
-    enforce_eager: bool,
-    work_dir: Path,
+    /,
     use_cases: tuple[str, ...],
     prefill: int | None,
     decode: int | None,
@@ -788,6 +779,7 @@ def profile_perf(
     itl_ms: float,
     percentile: float,
     probe_seconds: float,
+    **serve: Any,
 ) -> None:
     """Serve a checkpoint, then per use case: a synchronous GuideLLM run and the search for the
     highest constant rate within the tail TTFT/ITL limits; every report goes into the catalog."""
@@ -819,19 +811,7 @@ def profile_perf(
             probe_seconds=probe_seconds,
         )
         rows = []
-        with serving(
-            ctx,
-            checkpoint,
-            model,
-            fmt,
-            gpu,
-            gpu_count,
-            tokenizer,
-            max_model_len,
-            device,
-            enforce_eager,
-            work_dir,
-        ) as (tools, target, work, env):
+        with serving(ctx, **serve) as (tools, target, work, env):
             for workload in workloads:
                 result = profile_performance(
                     tools,
@@ -871,40 +851,17 @@ def profile_perf(
 @click.pass_context
 def profile_accuracy_cmd(
     ctx: click.Context,
-    checkpoint: str,
-    model: str,
-    fmt: str,
-    gpu: str,
-    gpu_count: int,
-    tokenizer: str | None,
-    max_model_len: int,
-    device: str | None,
-    enforce_eager: bool,
-    work_dir: Path,
+    /,
     task_names: str,
     include_path: Path | None,
     limit: int | None,
+    **serve: Any,
 ) -> None:
     """Serve a checkpoint and score it with lm-eval (local-completions) into the catalog."""
     from profiler.accuracy import profile_accuracy, task_set
 
     tasks = task_set(task_names, include_path, limit)
-    with (
-        opened(ctx, read_only=False) as con,
-        serving(
-            ctx,
-            checkpoint,
-            model,
-            fmt,
-            gpu,
-            gpu_count,
-            tokenizer,
-            max_model_len,
-            device,
-            enforce_eager,
-            work_dir,
-        ) as (tools, target, work, env),
-    ):
+    with opened(ctx, read_only=False) as con, serving(ctx, **serve) as (tools, target, work, env):
         results = profile_accuracy(tools, target, tasks, work, env, 7200, writer(con))
     click.echo(f"imported {results}")
 

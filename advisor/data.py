@@ -100,14 +100,13 @@ class Snapshot(Frozen):
     def price_list(self, name: str = "default") -> PriceList:
         return PriceList(name=name, entries=self.prices)
 
-    def resolve(self, kind: str, value: str) -> str:
+    def resolve(self, kind: str, value: str, hint: str = "") -> str:
         wanted = value.strip().lower()
         for row in self.names:
             if row.kind == kind and row.alias == wanted:
                 return row.canonical
         accepted = {row.canonical for row in self.names if row.kind == kind}
         aliases = {row.alias: row.canonical for row in self.names if row.kind == kind}
-        hint = "or give a path to a config.json" if kind == "model" else ""
         raise UnknownNameError(kind.replace("_", " "), value, accepted, hint, aliases)
 
     def model(self, value: str, allow_path: bool = True) -> ModelSpec:
@@ -122,7 +121,12 @@ class Snapshot(Frozen):
             if is_config:
                 arch: Architecture = architecture_from_config(load_config(path), value)
                 return ModelSpec(model=value, arch=arch)
-        name = self.resolve("model", value)
+        hint = (
+            "or give a path to a config.json"
+            if allow_path
+            else "add it with `advisor catalog add-model`"
+        )
+        name = self.resolve("model", value, hint)
         return next(m for m in self.models if m.model == name)
 
     def gpu(self, value: str) -> Gpu:

@@ -351,9 +351,9 @@ def advise(
     option was ruled out, and prints the vLLM command for the winner and the GuideLLM command
     that would confirm it.
     """
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else settings_from(catalog_path)
-    if catalog_path:
-        settings = settings_from(catalog_path)
+    # `advise` runs alone or as `advisor advise`; its own --catalog wins over the group's.
+    inherited = isinstance(ctx.obj, Settings) and not catalog_path
+    settings = ctx.obj if inherited else settings_from(catalog_path)
     try:
         query = validated(
             Query,

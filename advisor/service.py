@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
 from advisor import __version__
 from advisor.accuracy import AccuracyModel, Recovery
@@ -60,6 +60,17 @@ class Query(Frozen):
     max_gpus: int = Field(
         default=MAX_GPUS, ge=1, le=MAX_GPUS, description="most GPUs per deployment"
     )
+
+    @field_validator("gpus", "formats", mode="before")
+    @classmethod
+    def _comma_separated(cls, values: object) -> object:
+        """Repeated and comma-separated values alike: ["a100,h100"] is ["a100", "h100"]."""
+        if isinstance(values, str):
+            values = [values]
+        if isinstance(values, list | tuple):
+            items = [v.strip() for value in values for v in str(value).split(",") if v.strip()]
+            return items or None
+        return values
 
 
 def validated(model: type[Frozen], data: dict[str, Any]) -> Any:

@@ -162,12 +162,6 @@ PROBLEMS: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
 # ---------------------------------------------------------------------------- helpers
 
 
-def _split(values: list[str] | None) -> list[str] | None:
-    """Repeated and comma-separated values alike: gpu=a100&gpu=h100 or gpu=a100,h100."""
-    items = [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
-    return items or None
-
-
 def engine_of(state: State) -> Engine:
     engine: Engine = state.engine
     return engine
@@ -252,8 +246,8 @@ def advice_get(
             "use_case": use_case,
             "prefill_tokens": prefill_tokens,
             "decode_tokens": decode_tokens,
-            "gpus": _split(gpu),
-            "formats": _split(formats),
+            "gpus": gpu,
+            "formats": formats,
             "mode": mode,
             "ttft_ms": ttft_ms,
             "itl_ms": itl_ms,

@@ -265,11 +265,6 @@ def catalog_export(ctx: click.Context, directory: Path) -> None:
         click.echo(path)
 
 
-def split_list(values: tuple[str, ...]) -> list[str] | None:
-    items = [item.strip() for value in values for item in value.split(",") if item.strip()]
-    return items or None
-
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--model", required=True, help="Model id, alias (8b, 70b, 405b), HF id, or config.json."
@@ -362,8 +357,8 @@ def advise(
                 "use_case": use_case,
                 "prefill_tokens": prefill,
                 "decode_tokens": decode,
-                "gpus": split_list(gpus),
-                "formats": split_list(formats),
+                "gpus": gpus,
+                "formats": formats,
                 "mode": mode,
                 "ttft_ms": ttft_ms,
                 "itl_ms": itl_ms,

@@ -73,7 +73,7 @@ def fidelity(snapshot: Snapshot) -> dict[str, Any]:
     uc_out = held_out(SyncLatencyModel, sync, sync.use_cases)
     config_out = held_out(SyncLatencyModel, sync, sync.configs)
 
-    asy, _ = async_training(snapshot)
+    asy = async_training(snapshot)
     asy_ok = asy.clean & ~np.isnan(asy.X).any(axis=1)
     asy_uc_out = held_out(AsyncThroughputModel, asy, asy.use_cases)
     naive_async = np.full(len(asy.y), np.nan)

@@ -94,22 +94,26 @@ def parse_price_rows(rows: list[dict[str, object]], name: str) -> PriceList:
     return PriceList(name=name, entries=entries)
 
 
-def weight_bytes(arch: Architecture, fmt: Format) -> float:
-    """Bytes of weights: quantized linear layers (plus INT4 group scales), BF16 embeddings."""
+WEIGHT_BITS = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}
+
+
+def linear_weight_bytes(arch: Architecture, fmt: Format) -> float:
+    """The quantized linear layers, with INT4's BF16 scale per group of 128."""
     linear = linear_params(arch)
-    bits = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}[fmt]
     scales = linear / 128 * 2 if fmt is Format.INT4 else 0.0
+    return linear * WEIGHT_BITS[fmt] / 8 + scales
+
+
+def weight_bytes(arch: Architecture, fmt: Format) -> float:
+    """Bytes of weights: quantized linear layers, BF16 embeddings (and head unless tied)."""
     embeddings = arch.vocab_size * arch.hidden_size * (1 if arch.tied_embeddings else 2)
-    return linear * bits / 8 + scales + embeddings * 2
+    return linear_weight_bytes(arch, fmt) + embeddings * 2
 
 
 def streamed_bytes_per_token(arch: Architecture, fmt: Format) -> float:
     """Bytes read from memory for one decode step at batch 1: every linear layer and the
     output head (the input embedding is a lookup)."""
-    head = arch.vocab_size * arch.hidden_size * 2
-    scales = linear_params(arch) / 128 * 2 if fmt is Format.INT4 else 0.0
-    bits = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}[fmt]
-    return linear_params(arch) * bits / 8 + scales + head
+    return linear_weight_bytes(arch, fmt) + arch.vocab_size * arch.hidden_size * 2
 
 
 def linear_params(arch: Architecture) -> float:

@@ -204,7 +204,7 @@ def _best_arrangements(
     return best_rows, best_arr, np.maximum(best_value, 0.0)
 
 
-def async_training(snapshot: Snapshot) -> tuple[TrainingSet, list[tuple[int, int]]]:
+def async_training(snapshot: Snapshot) -> TrainingSet:
     cells, y, use_cases, configs, clean, sources, ttft, itl = [], [], [], [], [], [], [], []
     for row in snapshot.async_:
         cells.append(
@@ -225,9 +225,8 @@ def async_training(snapshot: Snapshot) -> tuple[TrainingSet, list[tuple[int, int
         sources.append(row.source)
         ttft.append(_limit_s(row.ttft_limit_ms))
         itl.append(_limit_s(row.itl_limit_ms))
-    X, arrangement = best_arrangements(cells, ttft, itl)
-    training = TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
-    return training, arrangement
+    X, _ = best_arrangements(cells, ttft, itl)
+    return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
 
 
 def held_out(
@@ -270,7 +269,7 @@ class PerformancePredictor:
         self.sync_q_ = log_error_quantiles(
             held_out(SyncLatencyModel, sync, sync.use_cases), sync.y, sync.clean
         )
-        asy, _ = async_training(snapshot)
+        asy = async_training(snapshot)
         train = asy.clean & ~np.isnan(asy.X).any(axis=1)
         fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
         self.async_coef_, self.async_intercept_ = fitted.coef_, fitted.intercept_

@@ -58,7 +58,7 @@ from api.schemas import (
     UseCaseOut,
 )
 from api.settings import Settings
-from api.state import Engine
+from api.state import Engine, engine_of
 from catalog import queries
 from catalog.importers import guidellm, lm_eval
 from catalog.importers.common import ImportOptions
@@ -160,11 +160,6 @@ PROBLEMS: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def engine_of(state: State) -> Engine:
-    engine: Engine = state.engine
-    return engine
 
 
 def json_response(body: bytes) -> Response[bytes]:

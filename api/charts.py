@@ -259,38 +259,24 @@ def load_curve_chart(
     itl_limit_ms: float | None,
 ) -> Chart:
     """Measured p99 TTFT and ITL against achieved request rate (GuideLLM sub-benchmarks)."""
-    marks = []
-    for p in points:
-        if p.get("achieved_rps") is None:
-            continue
-        if p.get("ttft_p99_ms") is not None:
-            marks.append(
-                Mark(
-                    id=f"ttft-{p['benchmark_index']}",
-                    x=float(p["achieved_rps"]),
-                    y=float(p["ttft_p99_ms"]),
-                    radius=5,
-                    colour="#2563eb",
-                    feasible=True,
-                    recommended=False,
-                    title=f"{p['strategy']}: TTFT p99 {p['ttft_p99_ms']:.4g} ms "
-                    f"at {p['achieved_rps']:.3g} req/s",
-                )
-            )
-        if p.get("itl_p99_ms") is not None:
-            marks.append(
-                Mark(
-                    id=f"itl-{p['benchmark_index']}",
-                    x=float(p["achieved_rps"]),
-                    y=float(p["itl_p99_ms"]),
-                    radius=5,
-                    colour="#ea580c",
-                    feasible=True,
-                    recommended=False,
-                    title=f"{p['strategy']}: ITL p99 {p['itl_p99_ms']:.4g} ms "
-                    f"at {p['achieved_rps']:.3g} req/s",
-                )
-            )
+    series = (("ttft", "TTFT", "#2563eb"), ("itl", "ITL", "#ea580c"))
+    marks = [
+        Mark(
+            id=f"{key}-{p['benchmark_index']}",
+            x=float(p["achieved_rps"]),
+            y=float(p[f"{key}_p99_ms"]),
+            radius=5,
+            colour=colour,
+            feasible=True,
+            recommended=False,
+            title=f"{p['strategy']}: {name} p99 {p[f'{key}_p99_ms']:.4g} ms "
+            f"at {p['achieved_rps']:.3g} req/s",
+        )
+        for p in points
+        if p.get("achieved_rps") is not None
+        for key, name, colour in series
+        if p.get(f"{key}_p99_ms") is not None
+    ]
     guides = []
     if ttft_limit_ms:
         guides.append(Guide("y", ttft_limit_ms, f"TTFT limit {ttft_limit_ms:g} ms"))

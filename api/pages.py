@@ -16,17 +16,12 @@ from advisor.vocabulary import Format, parse_format
 from api.charts import advice_chart, load_curve_chart, recovery_chart, to_svg
 from api.report import asset
 from api.schemas import AdviceResponse
-from api.state import Engine
+from api.state import engine_of
 from catalog import queries
 
 SVG = "image/svg+xml"
 STATIC = {"app.js": "text/javascript", "catalog.js": "text/javascript", "style.css": "text/css"}
 STUDY_TTFT_MS, STUDY_ITL_MS = 1000.0, 100.0
-
-
-def _engine(state: State) -> Engine:
-    engine: Engine = state.engine
-    return engine
 
 
 @get("/", include_in_schema=False, media_type=MediaType.HTML, sync_to_thread=False)
@@ -71,7 +66,7 @@ def recovery_svg(data: JSONBody[AdviceResponse]) -> str:
 @get("/v1/coverage", sync_to_thread=False, tags=["catalog"])
 def coverage(state: State) -> dict[str, Any]:
     """Models x formats x GPUs: measured cells, or whether the advisor predicts them."""
-    engine = _engine(state)
+    engine = engine_of(state)
     snapshot = engine.current().snapshot
     measured = engine.access.read(lambda con: queries.coverage(con)["performance"][1])
     counts: dict[tuple[str, str, str], list[int]] = {}
@@ -113,7 +108,7 @@ def coverage(state: State) -> dict[str, Any]:
 @get("/v1/coverage/load-curves", sync_to_thread=False, tags=["catalog"])
 def load_curves(state: State) -> list[dict[str, Any]]:
     """Configurations with GuideLLM sub-benchmarks in the catalog."""
-    found = _engine(state).access.read(lambda con: queries.records(con, "load_curve_configs"))
+    found = engine_of(state).access.read(lambda con: queries.records(con, "load_curve_configs"))
     rows: list[dict[str, Any]] = json.loads(json.dumps(found, default=str))
     return rows
 
@@ -127,7 +122,7 @@ def load_curve_svg(
     formats: Annotated[str, QueryParameter(name="format")],
 ) -> str:
     """Measured p99 TTFT and ITL against load for one configuration, with the limits."""
-    engine = _engine(state)
+    engine = engine_of(state)
     snapshot = engine.current().snapshot
     params = {
         "model": snapshot.resolve("model", model),

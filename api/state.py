@@ -148,3 +148,9 @@ class Engine:
 
     def close(self) -> None:
         self.access.close()
+
+
+def engine_of(state: Any) -> Engine:
+    """The Engine a server process keeps in its application state."""
+    engine: Engine = state.engine
+    return engine

@@ -68,7 +68,7 @@ def coverage(state: State) -> dict[str, Any]:
     """Models x formats x GPUs: measured cells, or whether the advisor predicts them."""
     engine = engine_of(state)
     snapshot = engine.current().snapshot
-    measured = engine.access.read(lambda con: queries.coverage(con)["performance"][1])
+    measured = engine.access.read(lambda con: queries.performance_cells(con)[1])
     counts: dict[tuple[str, str, str], list[int]] = {}
     for model, fmt, gpu, _count, n_sync, n_async, n_points in measured:
         totals = counts.setdefault((model, fmt, gpu), [0, 0, 0])

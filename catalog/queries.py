@@ -58,8 +58,15 @@ def read_only_query(con: Connection, query: str) -> tuple[list[str], list[tuple[
         raise InvalidInputError(f"SQL failed: {exc}") from exc
 
 
+def performance_cells(
+    con: Connection, model: str | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Measured cells per model, format, GPU and GPU count."""
+    return rows(con, sql("coverage"), {"model": model})
+
+
 def coverage(con: Connection, model: str | None = None) -> dict[str, Any]:
-    perf = rows(con, sql("coverage"), {"model": model})
+    perf = performance_cells(con, model)
     acc = rows(con, sql("accuracy_coverage"), {"model": model})
     return {"counts": counts(con), "performance": perf, "accuracy": acc}
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -110,19 +108,3 @@ def architecture_from_config(config: dict[str, Any], where: str = "config.json")
         max_position_embeddings=config.get("max_position_embeddings"),
         **fields,
     )
-
-
-def load_config(path: Path) -> dict[str, Any]:
-    """Read config.json from a file or a model folder."""
-    file = path / "config.json" if path.is_dir() else path
-    try:
-        data = json.loads(file.read_text())
-    except FileNotFoundError:
-        raise InvalidInputError(
-            f"{file}: no such file (give a config.json or a model folder)"
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidInputError(f"{file}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{file}: expected a JSON object")
-    return data

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Sequence
 
 from pydantic import Field
 
-from advisor.architecture import Architecture, architecture_from_config, load_config
 from advisor.errors import UnknownNameError
 from advisor.hardware import Gpu, ModelSpec, PriceEntry, PriceList
 from advisor.vocabulary import Format, Frozen
@@ -109,24 +108,14 @@ class Snapshot(Frozen):
         aliases = {row.alias: row.canonical for row in self.names if row.kind == kind}
         raise UnknownNameError(kind.replace("_", " "), value, accepted, hint, aliases)
 
-    def model(self, value: str, allow_path: bool = True) -> ModelSpec:
-        """A catalog model by id or alias, or (when `allow_path`) any dense decoder given as a
-        config.json file or model folder on this machine."""
-        if allow_path and not any(row.alias == value.strip().lower() for row in self.names):
-            try:
-                path = Path(value).expanduser()
-                is_config = value.endswith(".json") or path.is_dir()
-            except (OSError, RuntimeError, ValueError):
-                is_config = False
-            if is_config:
-                arch: Architecture = architecture_from_config(load_config(path), value)
-                return ModelSpec(model=value, arch=arch)
-        hint = (
-            "or give a path to a config.json"
-            if allow_path
-            else "add it with `advisor catalog add-model`"
-        )
-        name = self.resolve("model", value, hint)
+    def model(self, value: str, local_models: Sequence[ModelSpec] = ()) -> ModelSpec:
+        """A catalog model by id or alias, or one of `local_models` (read by the caller from a
+        config.json) by the name it was given under."""
+        known = any(row.alias == value.strip().lower() for row in self.names)
+        for spec in local_models:
+            if spec.model == value and not known:
+                return spec
+        name = self.resolve("model", value)
         return next(m for m in self.models if m.model == name)
 
     def gpu(self, value: str) -> Gpu:

@@ -8,6 +8,7 @@ HTTP) build a Snapshot from the catalog and call these; nothing here does I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -179,9 +180,11 @@ class Advisor:
 
     # ------------------------------------------------------------------ resolution
 
-    def resolve(self, query: Query, prices: PriceList, allow_paths: bool = True) -> Resolved:
+    def resolve(
+        self, query: Query, prices: PriceList, local_models: Sequence[ModelSpec] = ()
+    ) -> Resolved:
         snap = self.snapshot
-        model = snap.model(query.model, allow_paths)
+        model = snap.model(query.model, local_models)
         defaults: list[str] = []
         use_case = None
         if query.use_case is not None:
@@ -329,8 +332,7 @@ class Advisor:
         if prices.usd_per_hour(gpu.gpu, count) is None:
             return Violation(
                 reason="no_price",
-                detail=f"no price for {gpu.gpu} in price list {prices.name!r}; "
-                "pass --prices with one",
+                detail=f"no price for {gpu.gpu} in price list {prices.name!r}",
             )
         return None
 
@@ -420,13 +422,16 @@ class Advisor:
     # ------------------------------------------------------------------ the answer
 
     def advise(
-        self, query: Query, prices: PriceList | None = None, allow_paths: bool = True
+        self,
+        query: Query,
+        prices: PriceList | None = None,
+        local_models: Sequence[ModelSpec] = (),
     ) -> Advice:
-        """The answer to `query`. `allow_paths=False` (the HTTP service) refuses models given as
-        file paths: a remote caller must not make the server read its files."""
+        """The answer to `query`; `local_models` are models the caller read from config files
+        (the HTTP service never passes any: a remote caller cannot make it read files)."""
         prices = prices or self.snapshot.price_list()
-        resolved = self.resolve(query, prices, allow_paths)
-        model = self.snapshot.model(query.model, allow_paths)
+        resolved = self.resolve(query, prices, local_models)
+        model = self.snapshot.model(query.model, local_models)
         result = recommend(self.options(model, resolved, prices), resolved.targets)
         context = resolved.prefill_tokens + resolved.decode_tokens
         winner = None
@@ -498,7 +503,7 @@ def predict(
     advisor: Advisor,
     requests: list[PredictRequest],
     prices: PriceList | None = None,
-    allow_paths: bool = True,
+    local_models: Sequence[ModelSpec] = (),
 ) -> list[dict[str, Any]]:
     """Predictions for many configurations at once (vectorised per mode and limits)."""
     prices = prices or advisor.snapshot.price_list()
@@ -506,7 +511,7 @@ def predict(
     results: list[dict[str, Any]] = [{} for _ in requests]
     runnable: dict[tuple[Mode, float | None, float | None], list[tuple[int, Cell]]] = {}
     for index, request in enumerate(requests):
-        model = snap.model(request.model, allow_paths)
+        model = snap.model(request.model, local_models)
         fmt = parse_format(request.format)
         gpu = snap.gpu(request.gpu)
         context = request.prefill_tokens + request.decode_tokens

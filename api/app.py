@@ -177,7 +177,7 @@ def _advice_bytes(engine: Engine, query: Query, prices: list[PriceRow] | None) -
 
     def compute() -> bytes:
         # Advice has AdviceResponse's shape (a test checks the two agree): no second validation.
-        advice = engine.current().advise(query, _prices(prices), allow_paths=False)
+        advice = engine.current().advise(query, _prices(prices))
         return advice.model_dump_json().encode()
 
     return engine.cached_answer(key, compute)
@@ -286,7 +286,7 @@ def ask(
 def predict_many(state: State, data: JSONBody[PredictBody]) -> PredictResponse:
     """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
     advisor = engine_of(state).current()
-    results = predict(advisor, data.configurations, _prices(data.prices), allow_paths=False)
+    results = predict(advisor, data.configurations, _prices(data.prices))
     rows = [
         {**c.model_dump(mode="json"), **r}
         for c, r in zip(data.configurations, results, strict=True)

@@ -16,22 +16,31 @@ import click
 from rich.console import Console
 
 from advisor import __version__
-from advisor.architecture import architecture_from_config, load_config
-from advisor.errors import AdvisorError, InvalidInputError
+from advisor.architecture import architecture_from_config
+from advisor.errors import AdvisorError, InvalidInputError, UnknownNameError
 from advisor.service import PredictRequest, Query, predict, validated
 from api.engine import load_advisor, load_snapshot, read_prices
 from api.render import as_records, print_advice, print_csv, print_json, print_table
 from api.settings import Settings
 from catalog import queries
-from catalog.db import Connection, connect
+from catalog.build import open_catalog
+from catalog.db import Connection
 from catalog.importers import guidellm, lm_eval
 from catalog.importers.common import ImportOptions
+from catalog.model_config import load_config, local_models
 from catalog.records import Batch
 from catalog.store import Names, ingest
 
 # Wide tables stay readable when piped to a file or a pager (rich assumes 80 columns there).
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
+
+
+def message_of(exc: AdvisorError) -> str:
+    """The domain's message, with the hint only the command line can give."""
+    if isinstance(exc, UnknownNameError) and exc.kind == "model":
+        return f"{exc}. Or give a path to a config.json"
+    return str(exc)
 
 
 def fail(message: str) -> None:
@@ -42,7 +51,7 @@ def fail(message: str) -> None:
 @contextmanager
 def opened(ctx: click.Context, *, read_only: bool) -> Iterator[Connection]:
     settings: Settings = ctx.obj
-    con = connect(settings.catalog_path, read_only=read_only)
+    con = open_catalog(settings.catalog_path, read_only=read_only)
     try:
         yield con
     finally:
@@ -56,7 +65,7 @@ class AdvisorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AdvisorError as exc:
-            fail(str(exc))
+            fail(message_of(exc))
 
 
 catalog_option = click.option(
@@ -370,13 +379,13 @@ def advise(
             },
         )
         prices = read_prices(prices_file) if prices_file else None
-        advice = load_advisor(settings).advise(query, prices)
+        advice = load_advisor(settings).advise(query, prices, local_models(model))
         if report_path is not None:
             from api.report import write_report
 
             write_report(advice.model_dump(mode="json"), report_path)
     except AdvisorError as exc:
-        fail(str(exc))
+        fail(message_of(exc))
         return
     if as_json:
         print_json(advice.model_dump(mode="json"))
@@ -472,7 +481,8 @@ def predict_cmd(
             where = f"{input_file} row {number}: " if input_file else ""
             raise InvalidInputError(f"{where}{exc}") from exc
     prices = read_prices(prices_file) if prices_file else None
-    predictions = predict(load_advisor(ctx.obj), requests, prices)
+    models = local_models(*(r.model for r in requests))
+    predictions = predict(load_advisor(ctx.obj), requests, prices, models)
     records = [{**row, **p} for row, p in zip(rows, predictions, strict=True)]
     columns = list(records[0]) if records else []
     if output_file is not None:
@@ -569,7 +579,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     import uvicorn
 
     settings: Settings = ctx.obj
-    connect(settings.catalog_path, read_only=True).close()  # build it once, before the workers
+    open_catalog(settings.catalog_path, read_only=True).close()  # build it once, before the workers
     if workers == 1:
         from api.app import create_app
 

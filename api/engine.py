@@ -22,12 +22,12 @@ from advisor.errors import InvalidInputError
 from advisor.hardware import PriceList, parse_price_rows
 from advisor.service import Advisor
 from api.settings import Settings
-from catalog.db import connect
+from catalog.build import open_catalog
 from catalog.snapshot import read_snapshot
 
 
 def load_snapshot(settings: Settings) -> Snapshot:
-    con = connect(settings.catalog_path, read_only=True)
+    con = open_catalog(settings.catalog_path, read_only=True)
     try:
         return Snapshot.from_rows(read_snapshot(con))
     finally:

@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
-
 from advisor.data import Snapshot
 from advisor.service import Advisor
 from api.engine import fitted_advisor
 from api.settings import Settings
+from catalog.build import open_catalog
 from catalog.db import Connection, connect
 from catalog.snapshot import read_snapshot
 
@@ -43,9 +42,9 @@ class CatalogAccess:
         # keeps the others from opening it meanwhile.
         with self._locked(fcntl.LOCK_EX):
             if writable:
-                connect(path).close()
+                open_catalog(path).close()
             else:
-                self._shared = connect(path, read_only=True)
+                self._shared = open_catalog(path, read_only=True)
 
     @contextmanager
     def _locked(self, mode: int) -> Iterator[None]:
@@ -65,7 +64,7 @@ class CatalogAccess:
             finally:
                 cursor.close()
         with self._locked(fcntl.LOCK_SH):
-            con = duckdb.connect(str(self.path), read_only=True)
+            con = connect(self.path, read_only=True)
             try:
                 return work(con)
             finally:
@@ -75,7 +74,7 @@ class CatalogAccess:
         if not self.writable:
             raise RuntimeError("the catalog is open read-only in this process")
         with self._locked(fcntl.LOCK_EX):
-            con = connect(self.path)
+            con = open_catalog(self.path)
             try:
                 return work(con)
             finally:

@@ -1,13 +1,12 @@
-"""Open, migrate and (re)build the catalog file. One connection per process; cursors per thread."""
+"""Open a catalog file and migrate its schema. One connection per process; cursors per thread.
+
+Building (migrate, then seed) is composed by `catalog.build.open_catalog`."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -16,32 +15,6 @@ from advisor.errors import CatalogError
 from catalog.sqlfiles import checksum, migrations
 
 Connection = duckdb.DuckDBPyConnection
-
-SEED_FILES = (
-    "aliases.csv",
-    "formats.csv",
-    "gpus.csv",
-    "models.csv",
-    "price_lists.csv",
-    "prices.csv",
-    "study_accuracy.csv",
-    "study_async.csv",
-    "study_sync.csv",
-    "use_cases.csv",
-)
-
-
-@cache
-def seed_digest() -> str:
-    """Digest of the embedded data and the schema: a change in either rebuilds the study rows."""
-    digest = hashlib.sha256()
-    data = resources.files("catalog.seed_data")
-    for name in SEED_FILES:
-        digest.update(name.encode())
-        digest.update(data.joinpath(name).read_bytes())
-    for version, _, text in migrations():
-        digest.update(f"{version}:{checksum(text)}".encode())
-    return digest.hexdigest()
 
 
 @contextmanager
@@ -105,16 +78,6 @@ def meta(con: Connection, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def is_current(con: Connection) -> bool:
-    """Whether the schema is fully migrated and the embedded study data is loaded as shipped."""
-    try:
-        if pending_migrations(con):
-            return False
-        return meta(con, "seed_digest") == seed_digest()
-    except duckdb.Error:
-        return False
-
-
 def refuse_foreign(con: Connection, path: Path) -> None:
     """Never write the catalog's tables into someone else's DuckDB database."""
     if applied_migrations(con):
@@ -130,37 +93,13 @@ def refuse_foreign(con: Connection, path: Path) -> None:
 
 
 def connect(path: Path, *, read_only: bool = False) -> Connection:
-    """Open the catalog, building or updating it first when it is missing or stale.
-
-    A read-only open that finds the file current never takes the write lock, so any number of
-    reading processes can share one catalog.
-    """
-    from catalog.seed import load_seed  # here, not at the top: the seed imports this module
-
+    """Open a DuckDB file, nothing more: migrating and seeding are `migrate` and
+    `catalog.seed.seed`, composed by `catalog.build.open_catalog`."""
     path = path.expanduser()
-    if read_only and path.exists():
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-        except duckdb.Error as exc:
-            raise CatalogError(f"cannot open catalog {path}: {exc}") from exc
-        if is_current(con):
-            return con
-        con.close()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con = duckdb.connect(str(path))
+        return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        raise CatalogError(f"cannot open catalog {path} for writing: {exc}") from exc
-    try:
-        refuse_foreign(con, path)
-        migrate(con)
-        digest = seed_digest()
-        if meta(con, "seed_digest") != digest:
-            load_seed(con, digest)
-    except BaseException:
-        con.close()
-        raise
-    if read_only:
-        con.close()
-        return duckdb.connect(str(path), read_only=True)
-    return con
+        mode = "" if read_only else " for writing"
+        raise CatalogError(f"cannot open catalog {path}{mode}: {exc}") from exc

@@ -11,12 +11,14 @@ import hashlib
 import io
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from functools import cache
 from importlib import resources
 from typing import Any
 
 from advisor.vocabulary import Format
-from catalog.db import Connection, transaction
+from catalog.db import Connection, meta, transaction
 from catalog.records import AccuracyRow, AsyncRow, Batch, RunRecord, SourceRecord, SyncRow
+from catalog.sqlfiles import checksum, migrations
 from catalog.store import delete_source, ingest
 
 CITATION = (
@@ -41,6 +43,33 @@ REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
     ("prices.csv", "prices", ["price_list", "gpu", "gpu_count"]),
     ("aliases.csv", "aliases", ["kind", "alias"]),
 ]
+
+
+SEED_FILES = (
+    "aliases.csv",
+    "formats.csv",
+    "gpus.csv",
+    "models.csv",
+    "price_lists.csv",
+    "prices.csv",
+    "study_accuracy.csv",
+    "study_async.csv",
+    "study_sync.csv",
+    "use_cases.csv",
+)
+
+
+@cache
+def seed_digest() -> str:
+    """Digest of the embedded data and the schema: a change in either rebuilds the study rows."""
+    digest = hashlib.sha256()
+    data = resources.files("catalog.seed_data")
+    for name in SEED_FILES:
+        digest.update(name.encode())
+        digest.update(data.joinpath(name).read_bytes())
+    for version, _, text in migrations():
+        digest.update(f"{version}:{checksum(text)}".encode())
+    return digest.hexdigest()
 
 
 def read_seed(name: str) -> tuple[bytes, list[dict[str, str]]]:
@@ -233,3 +262,12 @@ def load_seed(con: Connection, digest: str) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [digest],
     )
+
+
+def seed(con: Connection) -> bool:
+    """Load the embedded data when the catalog does not hold it as shipped; True if it did."""
+    digest = seed_digest()
+    if meta(con, "seed_digest") == digest:
+        return False
+    load_seed(con, digest)
+    return True

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from catalog.db import connect
+from catalog.build import open_catalog as connect
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

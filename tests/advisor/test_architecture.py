@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from advisor.architecture import architecture_from_config, load_config
+from advisor.architecture import architecture_from_config
 from advisor.errors import InvalidInputError
+from catalog.model_config import load_config
 
 LLAMA_8B = {
     "architectures": ["LlamaForCausalLM"],

@@ -10,8 +10,8 @@ import duckdb
 import pytest
 
 from advisor.errors import CatalogError
-from catalog import db
-from catalog.db import connect
+from catalog import db, seed
+from catalog.build import open_catalog as connect
 from catalog.seed import STUDY_MODELS, printed_number
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -165,7 +165,7 @@ def test_stale_seed_is_rebuilt_and_user_imports_survive(catalog_file: Path) -> N
     ro = connect(catalog_file, read_only=True)
     try:
         assert ro.execute("SELECT count(*) FROM sync_latency").fetchone() == (108,)
-        assert db.meta(ro, "seed_digest") == db.seed_digest()
+        assert db.meta(ro, "seed_digest") == seed.seed_digest()
     finally:
         ro.close()
 

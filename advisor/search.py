@@ -11,16 +11,31 @@ import math
 
 from pydantic import Field
 
-from advisor.vocabulary import Format, Frozen, Label, Mode
+from advisor.vocabulary import Format, Frozen, Label, Mode, renamed
 
 CLOSEST_MISSES = 5
 
 
 class Targets(Frozen):
     mode: Mode = Field(description="sync: one request at a time; async: continuous batching")
-    ttft_ms: float | None = Field(default=None, gt=0, description="TTFT limit")
-    itl_ms: float | None = Field(default=None, gt=0, description="ITL limit")
-    latency_s: float | None = Field(default=None, gt=0, description="end-to-end latency limit")
+    ttft_limit_ms: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=renamed("ttft_limit_ms", "ttft_ms"),
+        description="TTFT limit, ms",
+    )
+    itl_limit_ms: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=renamed("itl_limit_ms", "itl_ms"),
+        description="ITL limit, ms",
+    )
+    latency_limit_s: float | None = Field(
+        default=None,
+        gt=0,
+        validation_alias=renamed("latency_limit_s", "latency_s"),
+        description="end-to-end latency limit, s",
+    )
     min_recovery_pct: float | None = Field(default=None, gt=0, le=200, description="accuracy floor")
     suite: str = Field(description="suite or task the floor applies to")
     qps: float | None = Field(default=None, gt=0, description="load to size the fleet for")
@@ -48,6 +63,9 @@ class Option(Frozen):
     latency_s: float | None = None
     latency_s_lo: float | None = None
     latency_s_hi: float | None = None
+    latency_bound_s: float | None = Field(
+        default=None, description="roofline latency: no deployment can be faster"
+    )
     max_qps: float | None = None
     max_qps_lo: float | None = None
     max_qps_hi: float | None = None
@@ -102,9 +120,9 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
             )
     else:
         checks = [
-            ("ttft", option.ttft_ms, targets.ttft_ms, "TTFT", "ms"),
-            ("itl", option.itl_ms, targets.itl_ms, "ITL", "ms"),
-            ("latency", option.latency_s, targets.latency_s, "latency", "s"),
+            ("ttft", option.ttft_ms, targets.ttft_limit_ms, "TTFT", "ms"),
+            ("itl", option.itl_ms, targets.itl_limit_ms, "ITL", "ms"),
+            ("latency", option.latency_s, targets.latency_limit_s, "latency", "s"),
         ]
         for reason, value, limit, name, unit in checks:
             if limit is not None and value is not None and value > limit:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict
 
 from advisor.errors import UnknownNameError
 
@@ -13,6 +13,11 @@ class Frozen(BaseModel):
     """Base of every domain value: immutable, and unknown fields are an error."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def renamed(new: str, old: str) -> AliasChoices:
+    """Accept a field under its new name and, for one release, under its old one."""
+    return AliasChoices(new, old)
 
 
 class Format(StrEnum):

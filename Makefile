@@ -1,5 +1,5 @@
 # The commands a newcomer needs.
-.PHONY: install test lint format catalog
+.PHONY: install test lint format catalog lock
 
 install:            ## editable install with the test tools
 	pip install -e '.[test]'
@@ -15,3 +15,7 @@ format:
 
 catalog:            ## build the embedded catalog and show its coverage
 	advisor catalog info
+
+lock:               ## re-pin the test environment (requirements-test.lock) from pyproject.toml
+	{ echo "# Pins of '.[test]'; regenerate with 'make lock'; install with 'pip install -r requirements-test.lock -e .'"; \
+	  pip-compile --quiet --extra test --strip-extras --no-header --no-emit-index-url --no-emit-find-links --output-file - pyproject.toml; } > requirements-test.lock

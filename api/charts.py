@@ -1,17 +1,19 @@
 """Charts of an advice document: a specification (marks, axes, limits, frontier) built from the
-same JSON the API returns, drawn as SVG for the page and the report, or as PNG.
+same JSON the API returns, drawn as SVG for the page and the report, and as PNG by rasterising
+that SVG.
 
-The specification is plain data in data coordinates; both renderers map it through the same
-axis scales, so the picture and its tests agree.
+The specification is plain data in data coordinates, mapped through the axis scales by the one
+SVG renderer, so the picture and its tests agree.
 """
 
 from __future__ import annotations
 
 import html
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from advisor.errors import AdvisorError
 
 FORMAT_COLOURS = {"bf16": "#6b7280", "fp8": "#2563eb", "int8": "#16a34a", "int4": "#ea580c"}
 WIDTH, HEIGHT = 760, 440
@@ -446,62 +448,13 @@ def to_svg(chart: Chart, element_id: str = "chart") -> str:
 
 
 def to_png(chart: Chart) -> bytes:
-    """The same chart as a PNG (Pillow), for reports that want an image."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
-    draw = ImageDraw.Draw(image)
-    left, top = MARGIN["left"], MARGIN["top"]
-    right, bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
-    draw.text((left, top - 22), chart.title, fill="black")
-    if chart.region is not None:
-        x1, _ = _px(chart, max(chart.region[0], chart.x.lo), chart.y.lo)
-        x2, _ = _px(chart, chart.region[1], chart.y.lo)
-        draw.rectangle((x1, top, max(x1, x2), bottom), fill="#e8faee")
-    for tick in chart.x.ticks():
-        x, _ = _px(chart, tick, chart.y.lo)
-        draw.line((x, top, x, bottom), fill="#e5e7eb")
-        draw.text((x - 10, bottom + 6), chart.x.tick_label(tick), fill="black")
-    for tick in chart.y.ticks():
-        _, y = _px(chart, chart.x.lo if chart.x.categories is None else 0, tick)
-        draw.line((left, y, right, y), fill="#e5e7eb")
-        draw.text((4, y - 6), chart.y.tick_label(tick), fill="black")
-    draw.rectangle((left, top, right, bottom), outline="#9ca3af")
-    draw.text(((left + right) / 2 - 80, HEIGHT - 24), chart.x.label, fill="black")
-    for g in chart.guides:
-        if g.axis == "x":
-            x, _ = _px(chart, g.value, chart.y.lo)
-            draw.line((x, top, x, bottom), fill="#dc2626", width=1)
-            draw.text((x + 4, top + 4), g.label, fill="#dc2626")
-        else:
-            _, y = _px(chart, chart.x.lo, g.value)
-            draw.line((left, y, right, y), fill="#dc2626", width=1)
-            draw.text((right - 120, y - 14), g.label, fill="#dc2626")
-    if len(chart.frontier) > 1:
-        draw.line([_px(chart, a, b) for a, b in chart.frontier], fill="#111827", width=2)
-    for m in sorted(chart.marks, key=lambda m: (m.recommended, m.feasible)):
-        x, y = _px(chart, m.x, m.y)
-        colour = m.colour if m.feasible else _fade(m.colour)
-        if m.lo is not None and m.hi is not None:
-            draw.line(
-                (x, _px(chart, m.x, m.lo)[1], x, _px(chart, m.x, m.hi)[1]), fill=m.colour, width=2
-            )
-        r = m.radius
-        draw.ellipse(
-            (x - r, y - r, x + r, y + r),
-            fill=colour,
-            outline="#111827" if m.recommended else "white",
-            width=3 if m.recommended else 1,
-        )
-    for i, (name, colour) in enumerate(chart.legend):
-        lx, ly = right - 90, top + 8 + 16 * i
-        draw.ellipse((lx - 5, ly - 1, lx + 5, ly + 9), fill=colour)
-        draw.text((lx + 10, ly), name, fill="black")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _fade(colour: str) -> str:
-    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
-    return "#{:02x}{:02x}{:02x}".format(*(int(c + (255 - c) * 0.72) for c in (r, g, b)))
+    """The same chart as a PNG, rasterised from its SVG so that one piece of code draws it."""
+    try:
+        import cairosvg
+    except (ImportError, OSError) as exc:  # OSError: the C library cairosvg binds is missing
+        raise AdvisorError(
+            "PNG charts need the Cairo library (Debian: libcairo2); write .svg or .html instead"
+        ) from exc
+    # The SVG leaves its background to the page; an image file gets the white one it had.
+    png: bytes = cairosvg.svg2png(bytestring=to_svg(chart).encode(), background_color="white")
+    return png

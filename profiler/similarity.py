@@ -1,15 +1,15 @@
 """Text similarity of a quantized model to its BF16 baseline: greedy answers to the same
-prompts, scored with ROUGE-1 and ROUGE-L (F1), and with a sentence-embedding cosine where a
-local embedding model is available (the study used a MiniLM sentence-transformer)."""
+prompts, scored with ROUGE-1 and ROUGE-L (F1, computed by rouge-score), and with a
+sentence-embedding cosine where a local embedding model is available (the study used a MiniLM
+sentence-transformer)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import statistics
 import urllib.request
-from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,37 +17,40 @@ from advisor.errors import InvalidInputError
 from catalog.records import Batch, RunRecord, SimilarityRow, SourceRecord
 from profiler.perf import Ingest, Target
 
-TOKEN = re.compile(r"\w+", re.UNICODE)
+ROUGE_TYPES = ("rouge1", "rougeL")
+
+
+@cache
+def _rouge() -> tuple[Any, Any]:
+    """rouge-score's tokenizer and scorer, imported on first use: rouge-score pulls in NLTK
+    (seconds), which commands that only import the profiler's plan must not pay for."""
+    from rouge_score import rouge_scorer, tokenizers
+
+    # Plain ROUGE as published (no stemming), so the figures compare with other studies'.
+    tokenizer = tokenizers.DefaultTokenizer(use_stemmer=False)
+    return tokenizer, rouge_scorer.RougeScorer(list(ROUGE_TYPES), tokenizer=tokenizer)
 
 
 def words(text: str) -> list[str]:
-    return TOKEN.findall(text.lower())
+    """The tokens ROUGE compares: rouge-score's lower-cased ASCII words and numbers."""
+    return [str(token) for token in _rouge()[0].tokenize(text)]
 
 
-def _f1(overlap: int, a: int, b: int) -> float:
-    if overlap == 0 or a == 0 or b == 0:
-        return 1.0 if a == b == 0 else 0.0
-    precision, recall = overlap / a, overlap / b
-    return 2 * precision * recall / (precision + recall)
+def _fmeasure(kind: str, candidate: str, reference: str) -> float:
+    # rouge-score gives 0 for two empty texts; an empty answer to an empty reference is a copy.
+    if not words(candidate) and not words(reference):
+        return 1.0
+    return float(_rouge()[1].score(reference, candidate)[kind].fmeasure)
 
 
 def rouge1(candidate: str, reference: str) -> float:
-    c, r = Counter(words(candidate)), Counter(words(reference))
-    return _f1(sum((c & r).values()), sum(c.values()), sum(r.values()))
+    """F1 of the unigrams shared with the reference."""
+    return _fmeasure("rouge1", candidate, reference)
 
 
 def rouge_l(candidate: str, reference: str) -> float:
     """F1 of the longest common subsequence of words."""
-    c, r = words(candidate), words(reference)
-    if not c or not r:
-        return 1.0 if c == r else 0.0
-    previous = [0] * (len(r) + 1)
-    for token in c:
-        current = [0]
-        for j, other in enumerate(r, start=1):
-            current.append(previous[j - 1] + 1 if token == other else max(previous[j], current[-1]))
-        previous = current
-    return _f1(previous[-1], len(c), len(r))
+    return _fmeasure("rougeL", candidate, reference)
 
 
 def read_prompts(path: Path, limit: int | None = None) -> list[str]:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import struct
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from advisor.errors import AdvisorError
 from advisor.service import Advisor, Query
-from api.charts import advice_chart, load_curve_chart, recovery_chart, to_png, to_svg
+from api.charts import (
+    HEIGHT,
+    WIDTH,
+    _px,
+    advice_chart,
+    load_curve_chart,
+    recovery_chart,
+    to_png,
+    to_svg,
+)
 from api.report import report_html, write_report
 
 
@@ -94,3 +108,42 @@ def test_report_is_self_contained(fitted: Advisor, tmp_path: Path) -> None:
         write_report(doc, tmp_path / name)
     assert (tmp_path / "chart.svg").read_text().startswith("<svg")
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def pixels(png: bytes) -> tuple[int, int, Callable[[float, float], tuple[int, int, int, int]]]:
+    """(width, height, RGBA at (x, y)), read back with Cairo, the library cairosvg binds."""
+    cairocffi = pytest.importorskip("cairocffi")
+    surface = cairocffi.ImageSurface.create_from_png(io.BytesIO(png))
+    data, stride = bytes(surface.get_data()), surface.get_stride()
+
+    def rgba(x: float, y: float) -> tuple[int, int, int, int]:
+        offset = int(y) * stride + int(x) * 4
+        blue, green, red, alpha = data[offset : offset + 4]  # ARGB32, little-endian
+        return red, green, blue, alpha
+
+    return surface.get_width(), surface.get_height(), rgba
+
+
+def test_png_is_the_svg_rasterised(fitted: Advisor) -> None:
+    chart = advice_chart(document(fitted, model="70b", gpus=["a100", "h100"]))
+    png = to_png(chart)
+    assert struct.unpack(">II", png[16:24]) == (WIDTH, HEIGHT)  # IHDR
+    width, height, rgba = pixels(png)
+    assert (width, height) == (WIDTH, HEIGHT)
+    assert rgba(WIDTH - 2, HEIGHT - 2) == (255, 255, 255, 255)  # opaque white, as before
+    # The winner sits where the SVG puts it, in its format's colour.
+    winner = next(m for m in chart.marks if m.recommended)
+    red, green, blue, _ = rgba(*_px(chart, winner.x, winner.y))
+    assert f"#{red:02x}{green:02x}{blue:02x}" == winner.colour
+    # The title is text, drawn: dark pixels where the SVG writes it (a font was found).
+    title_band = [rgba(x, y) for x in range(78, 400) for y in range(8, 30)]
+    assert sum(sum(p[:3]) < 3 * 128 for p in title_band) > 200
+
+
+def test_png_without_cairo_says_what_to_install(
+    fitted: Advisor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chart = advice_chart(document(fitted, model="70b", gpus=["a100", "h100"]))
+    monkeypatch.setitem(sys.modules, "cairosvg", None)  # as if it could not be imported
+    with pytest.raises(AdvisorError, match="libcairo2"):
+        to_png(chart)

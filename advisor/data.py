@@ -32,6 +32,8 @@ class SyncCell(Frozen):
     latency_s: float
     decode_flag: str | None
     source: str
+    engine: str | None = None
+    engine_version: str | None = None
 
 
 class AsyncCell(Frozen):

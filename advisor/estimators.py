@@ -8,49 +8,41 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import LinearRegression, Ridge
+from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
-from advisor.performance import (
-    COL,
-    Array,
-    async_bound,
-    async_qps,
-    calibration_design,
-    sync_bounds,
-    sync_components,
-    sync_design,
-    sync_latency,
-)
+from advisor.latency import Components, components, fit_parameters
+from advisor.performance import Array, async_bound, async_qps, calibration_design
 
 
 class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
-    """End-to-end latency of one request served alone: the roofline bound plus non-negative
-    fitted overheads, so never faster than physics (see `advisor.performance`)."""
+    """End-to-end latency of one request served alone, per token (see `advisor.latency`).
 
-    def fit(self, X: Array, y: Array) -> SyncLatencyModel:
-        # Non-negative least squares on the excess over the roofline, rows weighted by
-        # 1/latency so that the fit minimises relative rather than absolute error.
+    X is a 1-D object array of `advisor.latency.Terms`, one per measured shape: the model is
+    structured by format, GPU and engine, which a plain numeric matrix cannot carry.
+    `shrinkage` is the ridge penalty that pulls each pooled level toward its parent;
+    `calibration_shrinkage` does so for one configuration's own correction (small: a team's
+    own measurement should count nearly in full).
+    """
+
+    def __init__(self, shrinkage: float = 3.0, calibration_shrinkage: float = 0.05) -> None:
+        self.shrinkage = shrinkage
+        self.calibration_shrinkage = calibration_shrinkage
+
+    def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> SyncLatencyModel:
         y = np.asarray(y, dtype=float)
-        ttft, itl = sync_bounds(X)
-        bound = ttft + (X[:, COL["decode"]] - 1) * itl
-        weight = 1 / y
-        design = sync_design(X) * weight[:, None]
-        # Columns span seconds to thousands of all-reduces: scale them so NNLS is well posed.
-        scale = np.abs(design).max(axis=0)
-        scale[scale == 0] = 1.0
-        regression = LinearRegression(positive=True, fit_intercept=False)
-        regression.fit(design / scale, (y - bound) * weight)
-        self.coef_ = np.asarray(regression.coef_ / scale, dtype=float)
+        keep = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
+        self.params_ = fit_parameters(
+            list(X[keep]), y[keep], self.shrinkage, self.calibration_shrinkage
+        )
         return self
 
-    def components(self, X: Array) -> tuple[Array, Array, Array]:
-        check_is_fitted(self, "coef_")
-        return sync_components(X, self.coef_)
+    def components(self, X: Array) -> Components:
+        check_is_fitted(self, "params_")
+        return components(self.params_, list(X))
 
     def predict(self, X: Array) -> Array:
-        check_is_fitted(self, "coef_")
-        return sync_latency(X, self.coef_)
+        return self.components(X).latency_s
 
 
 class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
@@ -64,10 +56,12 @@ class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
 
-    def fit(self, X: Array, y: Array) -> AsyncThroughputModel:
+    def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> AsyncThroughputModel:
         y = np.asarray(y, dtype=float)
         bound = async_bound(X)
         ok = (bound > 0) & (y > 0)
+        if sample_weight is not None:
+            ok &= np.asarray(sample_weight) > 0
         ridge = Ridge(alpha=self.alpha)
         ridge.fit(calibration_design(X[ok]), np.log(y[ok] / bound[ok]))
         self.coef_ = np.asarray(ridge.coef_, dtype=float)

@@ -1,13 +1,6 @@
-"""Performance models: physics for the shape, fitted coefficients for the constants.
+"""Asynchronous throughput: physics for the shape, fitted coefficients for the constants.
 
-Synchronous (one request at a time):
-    ITL  = m (1 + b_mem[f]) + b_intra n_intra + b_inter n_inter + b_layer layers + b_step
-    TTFT = max(c, m) + comm_prefill + b_comp[f] c
-    latency = TTFT + (D - 1) ITL + b_0 + b_0layer layers + b_0intra n_intra + b_0inter n_inter
-where m is the time to stream the weights once per GPU at datasheet bandwidth, c the prefill
-FLOPs per GPU over the format's datasheet peak, n_* the all-reduces per step inside a node and
-across nodes. Every b is fitted non-negative (`LinearRegression(positive=True)`), so no
-prediction is ever faster than the roofline bound (all b = 0).
+Synchronous latency has its own per-token model (`advisor.latency`).
 
 Asynchronous (continuous batching) is a steady-state roofline of a replica at request rate lam:
 decode steps at batch B cost max(m + B kv, B flops) (KV reads and compute grow with the
@@ -120,60 +113,6 @@ def _onehot(X: Array) -> Array:
     out = np.zeros((len(X), len(FORMATS)))
     out[np.arange(len(X)), X[:, COL["fmt"]].astype(int)] = 1.0
     return out
-
-
-def sync_bounds(X: Array) -> tuple[Array, Array]:
-    """Roofline TTFT and ITL: nothing can be faster."""
-    m, c = X[:, COL["m_s"]], X[:, COL["c_s"]]
-    return np.maximum(c, m) + X[:, COL["comm_prefill_s"]], m
-
-
-def sync_design(X: Array) -> Array:
-    hot = _onehot(X)
-    steps = X[:, COL["decode"]] - 1
-    n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
-    return np.column_stack(
-        [
-            hot * (steps * X[:, COL["m_s"]])[:, None],  # b_mem[f]: bandwidth shortfall
-            hot * X[:, COL["c_s"]][:, None],  # b_comp[f]: prefill compute shortfall
-            steps * n_intra,  # b_intra: s per all-reduce in a node, per step
-            steps * n_inter,  # b_inter: s per all-reduce across nodes, per step
-            steps * layers,  # b_layer: s per layer per step (kernel launches)
-            steps,  # b_step: s per step
-            np.ones(len(X)),  # b_0: s per request
-            layers,  # b_0layer: s per layer per request
-            n_intra,  # b_0intra: s per all-reduce per request
-            n_inter,  # b_0inter
-        ]
-    )
-
-
-N_FORMATS = len(FORMATS)
-
-
-def sync_components(X: Array, coef: Array) -> tuple[Array, Array, Array]:
-    """TTFT, ITL and per-request overhead, seconds, for fitted coefficients `coef`.
-
-    The study's synchronous table holds end-to-end latencies only, and they imply a
-    per-request cost (about 0.4 s for 8B, 2 s for 405B) that its asynchronous runs show is
-    not time to first token (405B meets TTFT < 1 s there). It is kept apart: latency =
-    TTFT + (D - 1) ITL + overhead.
-    """
-    k = N_FORMATS
-    hot = _onehot(X)
-    b_mem, b_comp = hot @ coef[:k], hot @ coef[k : 2 * k]
-    b_intra, b_inter, b_layer, b_step, b_0, b_0layer, b_0intra, b_0inter = coef[2 * k :]
-    n_intra, n_inter, layers = X[:, COL["n_intra"]], X[:, COL["n_inter"]], X[:, COL["layers"]]
-    ttft_bound, m = sync_bounds(X)
-    itl = m * (1 + b_mem) + b_intra * n_intra + b_inter * n_inter + b_layer * layers + b_step
-    ttft = ttft_bound + b_comp * X[:, COL["c_s"]]
-    overhead = b_0 + b_0layer * layers + b_0intra * n_intra + b_0inter * n_inter
-    return ttft, itl, overhead
-
-
-def sync_latency(X: Array, coef: Array) -> Array:
-    ttft, itl, overhead = sync_components(X, coef)
-    return np.asarray(ttft + (X[:, COL["decode"]] - 1) * itl + overhead, dtype=float)
 
 
 def _steady_state(lam: Array, X: Array) -> tuple[Array, Array, Array, Array]:

@@ -13,6 +13,7 @@ from pydantic import Field
 
 from advisor.data import Snapshot
 from advisor.hardware import Gpu, ModelSpec, fits
+from advisor.latency import Shape, Terms, components, terms
 from advisor.performance import (
     COL,
     Array,
@@ -21,14 +22,11 @@ from advisor.performance import (
     async_bound,
     async_matrix,
     async_qps,
-    quantity_matrix,
-    sync_bounds,
-    sync_components,
 )
+from advisor.vocabulary import Format, Frozen, Label
 
 if TYPE_CHECKING:
-    from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
-from advisor.vocabulary import Format, Frozen, Label
+    from sklearn.base import BaseEstimator
 
 SHORT_DECODE_TOKENS = 256
 # Blocks of the study whose configuration is ambiguous (see data/README.md): not fitted on.
@@ -48,6 +46,9 @@ class Cell(Frozen):
     gpu_count: int = Field(gt=0)
     prefill_tokens: int = Field(gt=0)
     decode_tokens: int = Field(gt=0)
+    engine: str | None = Field(
+        default=None, description="serving engine and version, e.g. 'vllm 0.7.2' (default: newest)"
+    )
 
 
 class SyncPrediction(Frozen):
@@ -58,6 +59,7 @@ class SyncPrediction(Frozen):
     latency_s_hi: float = Field(description="80% interval, high")
     latency_bound_s: float = Field(description="roofline: no deployment can be faster")
     overhead_s: float = Field(description="per-request cost outside TTFT and ITL")
+    engine: str = Field(description="the serving engine the prediction is for")
     label: Label
 
 
@@ -129,11 +131,46 @@ class TrainingSet:
     configs: list[str]
     clean: Array
     sources: list[str]
+    models: list[str] = field(default_factory=list)
+    gpus: list[str] = field(default_factory=list)
+    engines: list[str] = field(default_factory=list)
+
+
+def engine_name(engine: str | None, version: str | None) -> str:
+    """'vllm 0.7.2', or '' when the version is unknown."""
+    return f"{engine or 'vllm'} {version}" if version else ""
+
+
+def newest_engine(engines: Sequence[str]) -> str:
+    """The newest engine version among `engines` (the default a prediction is made for)."""
+    from packaging.version import InvalidVersion, Version
+
+    def order(name: str) -> tuple[int, Version]:
+        try:
+            return (1, Version(name.rsplit(" ", 1)[-1]))
+        except InvalidVersion:
+            return (0, Version("0"))
+
+    known = [e for e in engines if e]
+    return max(known, key=order) if known else ""
+
+
+def shape_of(cell: Cell, tp: int, engine: str) -> Shape:
+    return Shape(
+        model=cell.model,
+        format=cell.format,
+        gpu=cell.gpu,
+        tp=tp,
+        prefill_tokens=cell.prefill_tokens,
+        decode_tokens=cell.decode_tokens,
+        engine=engine,
+    )
 
 
 def sync_training(snapshot: Snapshot) -> TrainingSet:
-    cells, y, use_cases, configs, clean, sources = [], [], [], [], [], []
+    cells, y, use_cases, configs, clean, sources, engines = [], [], [], [], [], [], []
     for row in snapshot.sync:
+        engine = engine_name(row.engine, row.engine_version)
         cell = Cell(
             model=snapshot.model(row.model),
             format=row.format,
@@ -141,15 +178,29 @@ def sync_training(snapshot: Snapshot) -> TrainingSet:
             gpu_count=row.gpu_count,
             prefill_tokens=row.prefill_tokens,
             decode_tokens=row.decode_tokens,
+            engine=engine,
         )
         cells.append(cell)
         y.append(row.latency_s)
         use_cases.append(row.use_case or f"{row.prefill_tokens}/{row.decode_tokens}")
-        configs.append(f"{row.model}/{row.format}/{row.gpu}/{row.gpu_count}")
+        configs.append(f"{row.model}/{row.format}/{row.gpu}/{row.gpu_count}/{engine}")
         clean.append(row.decode_flag is None)
         sources.append(row.source)
-    X = quantity_matrix([_config(c, c.gpu_count, 1) for c in cells])
-    return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
+        engines.append(engine)
+    X = np.empty(len(cells), dtype=object)
+    X[:] = [terms(shape_of(c, c.gpu_count, c.engine or "")) for c in cells]
+    return TrainingSet(
+        X,
+        np.array(y, dtype=float),
+        cells,
+        use_cases,
+        configs,
+        np.array(clean, dtype=bool),
+        sources,
+        models=[c.model.model for c in cells],
+        gpus=[c.gpu.gpu for c in cells],
+        engines=engines,
+    )
 
 
 def _config(cell: Cell, tp: int, replicas: int) -> Config:
@@ -229,22 +280,29 @@ def async_training(snapshot: Snapshot) -> TrainingSet:
     return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
 
 
-def held_out(
-    make: type[SyncLatencyModel] | type[AsyncThroughputModel],
-    data: TrainingSet,
-    groups: Sequence[str],
-) -> Array:
-    """Predictions for each group by a model fitted on the clean rows of all other groups."""
-    groups_ = np.asarray(groups)
+def held_out(estimator: BaseEstimator, data: TrainingSet, groups: Sequence[str]) -> Array:
+    """Predictions for each group by a model fitted on the clean rows of all other groups
+    (scikit-learn's LeaveOneGroupOut; rows that cannot be predicted stay NaN)."""
+    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
+
+    usable = np.array([_predictable(x) for x in data.X], dtype=bool)
     predictions = np.full(len(data.y), np.nan)
-    usable = data.clean & ~np.isnan(data.X).any(axis=1)
-    for group in np.unique(groups_):
-        train = usable & (groups_ != group)
-        test = (groups_ == group) & ~np.isnan(data.X).any(axis=1)
-        if train.sum() < 5 or not test.any():
-            continue
-        predictions[test] = make().fit(data.X[train], data.y[train]).predict(data.X[test])
+    groups_ = np.asarray(groups)[usable]
+    if len(np.unique(groups_)) < 2:
+        return predictions
+    predictions[usable] = cross_val_predict(
+        estimator,
+        data.X[usable],
+        data.y[usable],
+        groups=groups_,
+        cv=LeaveOneGroupOut(),
+        params={"sample_weight": data.clean[usable].astype(float)},
+    )
     return predictions
+
+
+def _predictable(x: object) -> bool:
+    return isinstance(x, Terms) or bool(np.isfinite(np.asarray(x, dtype=float)).all())
 
 
 def log_error_quantiles(predicted: Array, measured: Array, mask: Array) -> tuple[float, float]:
@@ -260,27 +318,28 @@ class PerformancePredictor:
     """Both performance models, fitted on a snapshot, with measured values where they exist."""
 
     def fit(self, snapshot: Snapshot) -> PerformancePredictor:
-        """Fit both models; only their coefficients are kept (no scikit-learn to unpickle)."""
+        """Fit both models; only their parameters are kept (no scikit-learn to unpickle)."""
         from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
 
         sync = sync_training(snapshot)
-        train = sync.clean
-        self.sync_coef_ = SyncLatencyModel().fit(sync.X[train], sync.y[train]).coef_
+        model = SyncLatencyModel().fit(sync.X, sync.y, sample_weight=sync.clean.astype(float))
+        self.sync_params_: dict[str, float] = model.params_
         self.sync_q_ = log_error_quantiles(
-            held_out(SyncLatencyModel, sync, sync.use_cases), sync.y, sync.clean
+            held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
         )
+        self.engine_ = newest_engine(sync.engines)
         asy = async_training(snapshot)
         train = asy.clean & ~np.isnan(asy.X).any(axis=1)
         fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
         self.async_coef_, self.async_intercept_ = fitted.coef_, fitted.intercept_
         self.async_q_ = log_error_quantiles(
-            held_out(AsyncThroughputModel, asy, asy.use_cases), asy.y, asy.clean
+            held_out(AsyncThroughputModel(), asy, asy.use_cases), asy.y, asy.clean
         )
         self.domain_ = Domain()
         for cell in sync.cells + asy.cells:
             self.domain_.add(cell)
         self.sync_measured_ = {
-            _key(cell): latency
+            (*_key(cell), cell.engine): latency
             for cell, latency, ok in zip(sync.cells, sync.y, sync.clean, strict=True)
             if ok
         }
@@ -305,27 +364,30 @@ class PerformancePredictor:
     def predict_sync(self, cells: Sequence[Cell]) -> list[SyncPrediction]:
         if not cells:
             return []
-        X = quantity_matrix([_config(c, c.gpu_count, 1) for c in cells])
-        ttft, itl, overhead = sync_components(X, self.sync_coef_)
-        ttft_bound, itl_bound = sync_bounds(X)
-        bound = ttft_bound + (X[:, COL["decode"]] - 1) * itl_bound
+        engines = [c.engine or self.engine_ for c in cells]
+        parts = components(
+            self.sync_params_,
+            [terms(shape_of(c, c.gpu_count, e)) for c, e in zip(cells, engines, strict=True)],
+        )
         out = []
         for i, cell in enumerate(cells):
-            latency = ttft[i] + (cell.decode_tokens - 1) * itl[i] + overhead[i]
-            measured = self.sync_measured_.get(_key(cell))
+            latency = float(parts.latency_s[i])
+            measured = self.sync_measured_.get((*_key(cell), engines[i]))
             label = Label.MEASURED if measured is not None else self.label(cell)
             scale = 1.0 if measured is None else measured / latency
             lo, hi = self._factors(self.sync_q_, label)
             value = latency * scale
+            bound = float(parts.bound_s[i])
             out.append(
                 SyncPrediction(
-                    ttft_ms=ttft[i] * scale * 1000,
-                    itl_ms=itl[i] * scale * 1000,
+                    ttft_ms=float(parts.ttft_s[i]) * scale * 1000,
+                    itl_ms=float(parts.itl_s[i]) * scale * 1000,
                     latency_s=value,
-                    latency_s_lo=max(value * lo, bound[i]),
+                    latency_s_lo=max(value * lo, bound),
                     latency_s_hi=value * hi,
-                    latency_bound_s=bound[i],
-                    overhead_s=overhead[i] * scale,
+                    latency_bound_s=bound,
+                    overhead_s=float(parts.request_s[i]) * scale,
+                    engine=engines[i],
                     label=label,
                 )
             )

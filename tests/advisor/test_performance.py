@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from advisor.architecture import architecture_from_config
 from advisor.data import Snapshot
 from advisor.hardware import ModelSpec, fits
-from advisor.performance import async_bound, sync_bounds
+from advisor.latency import FAMILIES, Shape, parameter_value, terms
+from advisor.performance import async_bound
 from advisor.predictor import Cell, PerformancePredictor, best_arrangements
 from advisor.service import Advisor
 from advisor.vocabulary import Format, Label
@@ -163,26 +164,16 @@ def test_fit_keeps_only_coefficients(snapshot: Snapshot) -> None:
 
     predictor = PerformancePredictor().fit(snapshot)
     assert "sklearn" not in pickle.dumps(predictor).decode("latin-1")
-    assert (predictor.sync_coef_ >= 0).all()
+    # Every effective parameter of every fitted context is non-negative: no efficiency above 1.
+    spec = snapshot.model("70b")
+    for row in snapshot.sync:
+        shape = Shape(spec, row.format, snapshot.gpu(row.gpu), row.gpu_count, 1024, 128, "")
+        t = terms(shape)
+        assert all(parameter_value(predictor.sync_params_, f, t.keys[f]) >= 0 for f in FAMILIES)
 
 
 def test_sync_bound_is_the_weight_stream_for_decode(snapshot: Snapshot) -> None:
-    from advisor.performance import Config, quantity_matrix
-
     spec = snapshot.model("8b")
-    X = quantity_matrix(
-        [
-            Config(
-                arch=spec.arch,
-                fmt=Format.BF16,
-                gpu=snapshot.gpu("a6000"),
-                tp=1,
-                replicas=1,
-                prefill=1,
-                decode=2,
-            )
-        ]
-    )
-    _, itl = sync_bounds(X)
+    t = terms(Shape(spec, Format.BF16, snapshot.gpu("a6000"), 1, 1, 2, ""))
     # 8B in BF16 streams ~16 GB per token; at 768 GB/s that is ~21 ms (data/README.md).
-    assert itl[0] == pytest.approx(0.0196, rel=0.02)
+    assert t.itl_bound_s == pytest.approx(0.0196, rel=0.02)

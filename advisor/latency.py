@@ -1,0 +1,241 @@
+"""Synchronous latency, per token: physics for the shape, a few named efficiencies fitted.
+
+One request alone on a tensor-parallel group of `tp` GPUs, prompt P, answer D tokens:
+
+    latency = TTFT + (D - 1) ITL(P + D/2) + request
+    ITL(c)  = w k_w + kv(c) (1/BW + alpha) + layers tau + all-reduces a_link
+    TTFT    = prefill (1 + b_c) + w k_w + layers tau + all-reduces a_link
+
+w is the time to stream one copy of the weights at the format's bytes over the datasheet memory
+bandwidth BW, kv(c) the KV cache of c tokens, prefill the prompt's FLOPs at the datasheet peak
+of the format's tensor cores. The fitted parameters, each a named family:
+
+- `weights` (k_w - 1 >= 0): how far weight streaming falls short of the bandwidth bound, by
+  format and GPU (INT4 kernels on Hopper run far from it);
+- `step` (tau, s per layer per step): the fixed cost of a step that does not shrink with the
+  model (kernel launches, norms, sampling): the floor that dominates small models;
+- `attention` (alpha, s per byte): attention at batch one reads the KV cache far below the
+  bandwidth bound, so a long context costs more than its bytes;
+- `allreduce` (a, s per all-reduce, by link: NVLink, PCIe, across nodes);
+- `prefill` (b_c >= 0): how far prefill falls short of the datasheet peak;
+- `request` (s per request): the small cost outside TTFT and the decode steps.
+
+Partial pooling: a parameter is the sum of terms at nested levels, e.g. weights[int4] +
+weights[int4, hopper] + weights[int4, h100] + weights[int4, h100, vllm 0.7.2] + weights[the
+configuration], each deeper term shrunk toward zero by a ridge penalty. A context with many
+measurements follows them; one with none takes its parent's value; one measured cell of a
+configuration corrects its per-token terms, and so every other shape of it. Sums are clipped at
+zero, so no efficiency exceeds 1 and no prediction beats the roofline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from advisor.hardware import (
+    Gpu,
+    ModelSpec,
+    flops_per_token,
+    kv_bytes_per_token,
+    streamed_bytes_per_token,
+)
+from advisor.vocabulary import FORMAT_COMPUTE, Format
+
+Array = NDArray[np.float64]
+
+# Links at or above this GPU-to-GPU bandwidth are NVLink-class; below, PCIe-class.
+NVLINK_GBPS = 300.0
+# Memory at or above this bandwidth is HBM; below, GDDR (the two differ in efficiency).
+HBM_GBPS = 1000.0
+# Scales that keep the fitted numbers readable: tau in ms, a in us, alpha in s per GB.
+FAMILY_UNITS = {"step": 1e-3, "allreduce": 1e-6, "attention": 1e-9}
+FAMILIES = ("weights", "step", "attention", "allreduce", "prefill", "request")
+
+
+def generation(gpu: Gpu) -> str:
+    """The pooling level above one GPU: its architecture and memory kind."""
+    memory = "hbm" if gpu.mem_bw_gbps >= HBM_GBPS else "gddr"
+    return f"{gpu.architecture}-{memory}"
+
+
+def link(gpu: Gpu, tp: int) -> str:
+    if tp > gpu.nodes_of:
+        return "inter-node"
+    return "nvlink" if gpu.interconnect_gbps >= NVLINK_GBPS else "pcie"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """One configuration and workload, as the latency model sees it."""
+
+    model: ModelSpec
+    format: Format
+    gpu: Gpu
+    tp: int
+    prefill_tokens: int
+    decode_tokens: int
+    engine: str  # "vllm 0.7.2"; "" when unknown
+
+    @property
+    def configuration(self) -> str:
+        return f"{self.model.model}|{self.format.value}|{self.gpu.gpu}|{self.tp}|{self.engine}"
+
+
+@dataclass(frozen=True)
+class Terms:
+    """Physics of one shape: the bound, and per family the quantity its parameter multiplies
+    (over the whole request) and the pooling keys the parameter is summed over."""
+
+    bound_s: float
+    ttft_bound_s: float
+    itl_bound_s: float
+    steps: int
+    quantity: Mapping[str, float]
+    quantity_ttft: Mapping[str, float]
+    keys: Mapping[str, tuple[str, ...]]
+
+
+def terms(shape: Shape, with_configuration: bool = True) -> Terms:
+    """Roofline quantities and pooling keys of one shape."""
+    arch, gpu, tp, fmt = shape.model.arch, shape.gpu, shape.tp, shape.format
+    peak = gpu.peak_tflops(FORMAT_COMPUTE[fmt])
+    if peak is None:
+        raise ValueError(f"{gpu.gpu} has no {FORMAT_COMPUTE[fmt]} tensor cores")
+    bandwidth = gpu.mem_bw_gbps * 1e9
+    p, d = shape.prefill_tokens, shape.decode_tokens
+    weights = streamed_bytes_per_token(arch, fmt) / tp / bandwidth
+    kv_bytes = kv_bytes_per_token(arch) * (p + d / 2) / tp
+    prefill = p * flops_per_token(arch, p / 2) / tp / (peak * 1e12)
+    all_reduces = 2.0 * arch.layers if tp > 1 else 0.0
+    steps = d - 1
+    passes = steps + 1  # the prefill pass reads the weights and pays the step costs too
+    f, g, e = fmt.value, gpu.gpu, shape.engine
+    gen = generation(gpu)
+    weight_keys = [f"{f}", f"{f}|{gen}", f"{f}|{g}", f"{f}|{g}|{e}"]
+    if with_configuration:
+        weight_keys.append(f"cfg|{shape.configuration}")
+    keys = {
+        "weights": tuple(weight_keys),
+        "step": ("all", gen, g, f"{g}|{e}", f"engine|{e}"),
+        "attention": (f, f"{f}|{e}"),
+        "allreduce": (link(gpu, tp),),
+        "prefill": (f, f"{f}|{g}"),
+        "request": ("all", f"engine|{e}"),
+    }
+    quantity = {
+        "weights": weights * passes,
+        "step": arch.layers * passes * FAMILY_UNITS["step"],
+        "attention": kv_bytes * steps * FAMILY_UNITS["attention"],
+        "allreduce": all_reduces * passes * FAMILY_UNITS["allreduce"],
+        "prefill": prefill,
+        "request": 1.0,
+    }
+    quantity_ttft = {
+        "weights": weights,
+        "step": arch.layers * FAMILY_UNITS["step"],
+        "attention": 0.0,
+        "allreduce": all_reduces * FAMILY_UNITS["allreduce"],
+        "prefill": prefill,
+        "request": 0.0,
+    }
+    itl_bound = weights + kv_bytes / bandwidth
+    ttft_bound = prefill + weights
+    return Terms(
+        bound_s=ttft_bound + steps * itl_bound,
+        ttft_bound_s=ttft_bound,
+        itl_bound_s=itl_bound,
+        steps=steps,
+        quantity=quantity,
+        quantity_ttft=quantity_ttft,
+        keys=keys,
+    )
+
+
+def _column(family: str, key: str) -> str:
+    return f"{family}[{key}]"
+
+
+def parameter_value(params: Mapping[str, float], family: str, keys: Sequence[str]) -> float:
+    """A parameter of one shape: the sum over its pooling levels, never below zero."""
+    return max(sum(params.get(_column(family, k), 0.0) for k in keys), 0.0)
+
+
+@dataclass(frozen=True)
+class Components:
+    ttft_s: Array
+    itl_s: Array
+    request_s: Array
+    latency_s: Array
+    bound_s: Array
+
+
+def components(params: Mapping[str, float], shapes_terms: Sequence[Terms]) -> Components:
+    """TTFT, mean ITL, per-request cost and latency of each shape."""
+    n = len(shapes_terms)
+    ttft, itl, request, latency, bound = (np.zeros(n) for _ in range(5))
+    for i, t in enumerate(shapes_terms):
+        values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
+        total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
+        first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
+        request[i] = values["request"]
+        ttft[i] = first
+        itl[i] = (total - first - request[i]) / t.steps if t.steps > 0 else t.itl_bound_s
+        latency[i] = total
+        bound[i] = t.bound_s
+    return Components(ttft, itl, request, latency, bound)
+
+
+def fit_parameters(
+    shapes_terms: Sequence[Terms],
+    latency_s: Array,
+    shrinkage: float,
+    calibration_shrinkage: float,
+) -> dict[str, float]:
+    """Bounded, ridge-penalised least squares on relative error.
+
+    Top-level terms are non-negative and barely penalised; deeper terms are free in sign and
+    shrunk toward zero (`shrinkage`; configuration terms by `calibration_shrinkage`).
+    """
+    from scipy.optimize import lsq_linear
+
+    columns: dict[str, int] = {}
+    penalties: list[float] = []
+    for t in shapes_terms:
+        for family in FAMILIES:
+            for depth, key in enumerate(t.keys[family]):
+                name = _column(family, key)
+                if name not in columns:
+                    columns[name] = len(columns)
+                    if depth == 0:
+                        penalties.append(0.0)
+                    elif key.startswith("cfg|"):
+                        penalties.append(calibration_shrinkage)
+                    else:
+                        penalties.append(shrinkage)
+    y = np.asarray(latency_s, dtype=float)
+    X = np.zeros((len(y), len(columns)))
+    bound = np.array([t.bound_s for t in shapes_terms])
+    for i, t in enumerate(shapes_terms):
+        for family in FAMILIES:
+            for key in t.keys[family]:
+                X[i, columns[_column(family, key)]] += t.quantity[family]
+    weight = 1.0 / y
+    A = X * weight[:, None]
+    target = (y - bound) * weight
+    scale = np.abs(A).max(axis=0)
+    scale[scale == 0] = 1.0
+    A /= scale
+    pen = np.asarray(penalties)
+    top = pen == 0
+    # A whisper of ridge on top-level terms keeps unidentified ones at zero.
+    ridge = np.sqrt(np.where(top, 1e-4, pen))
+    A = np.vstack([A, np.diag(ridge)])
+    target = np.concatenate([target, np.zeros(len(pen))])
+    lower = np.where(top, 0.0, -np.inf)
+    result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)))
+    values = result.x / scale
+    return {name: float(values[j]) for name, j in columns.items()}

@@ -24,6 +24,7 @@ def _sync_fields(s: SyncPrediction) -> dict[str, Any]:
         "latency_s_lo": s.latency_s_lo,
         "latency_s_hi": s.latency_s_hi,
         "latency_bound_s": s.latency_bound_s,
+        "engine": s.engine,
     }
 
 

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field
@@ -301,6 +301,11 @@ def held_out(estimator: BaseEstimator, data: TrainingSet, groups: Sequence[str])
     return predictions
 
 
+def _pair(values: Sequence[float]) -> tuple[float, float]:
+    low, high = values
+    return float(low), float(high)
+
+
 def _predictable(x: object) -> bool:
     return isinstance(x, Terms) or bool(np.isfinite(np.asarray(x, dtype=float)).all())
 
@@ -317,24 +322,21 @@ def log_error_quantiles(predicted: Array, measured: Array, mask: Array) -> tuple
 class PerformancePredictor:
     """Both performance models, fitted on a snapshot, with measured values where they exist."""
 
-    def fit(self, snapshot: Snapshot) -> PerformancePredictor:
-        """Fit both models; only their parameters are kept (no scikit-learn to unpickle)."""
-        from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
-
+    def fit(
+        self, snapshot: Snapshot, coefficients: Mapping[str, Any] | None = None
+    ) -> PerformancePredictor:
+        """Fit both models, or take `coefficients` (from `coefficients()`, e.g. a cache) and
+        derive only the cheap rest (measured cells, the fitted region) from the snapshot."""
         sync = sync_training(snapshot)
-        model = SyncLatencyModel().fit(sync.X, sync.y, sample_weight=sync.clean.astype(float))
-        self.sync_params_: dict[str, float] = model.params_
-        self.sync_q_ = log_error_quantiles(
-            held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
-        )
-        self.engine_ = newest_engine(sync.engines)
         asy = async_training(snapshot)
-        train = asy.clean & ~np.isnan(asy.X).any(axis=1)
-        fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
-        self.async_coef_, self.async_intercept_ = fitted.coef_, fitted.intercept_
-        self.async_q_ = log_error_quantiles(
-            held_out(AsyncThroughputModel(), asy, asy.use_cases), asy.y, asy.clean
-        )
+        if coefficients is None:
+            coefficients = self._fit(sync, asy)
+        self.sync_params_: dict[str, float] = dict(coefficients["sync_params"])
+        self.sync_q_ = _pair(coefficients["sync_q"])
+        self.async_coef_ = np.asarray(coefficients["async_coef"], dtype=float)
+        self.async_intercept_ = float(coefficients["async_intercept"])
+        self.async_q_ = _pair(coefficients["async_q"])
+        self.engine_ = newest_engine(sync.engines)
         self.domain_ = Domain()
         for cell in sync.cells + asy.cells:
             self.domain_.add(cell)
@@ -351,6 +353,39 @@ class PerformancePredictor:
                 key = (*_key(cell), row.ttft_limit_ms, row.itl_limit_ms)
                 self.async_measured_[key] = max(self.async_measured_.get(key, 0.0), row.max_qps)
         return self
+
+    @staticmethod
+    def _fit(sync: TrainingSet, asy: TrainingSet) -> dict[str, Any]:
+        from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
+
+        weight = sync.clean.astype(float)
+        sync_model = SyncLatencyModel().fit(sync.X, sync.y, sample_weight=weight)
+        sync_q = log_error_quantiles(
+            held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
+        )
+        train = asy.clean & ~np.isnan(asy.X).any(axis=1)
+        fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
+        async_q = log_error_quantiles(
+            held_out(AsyncThroughputModel(), asy, asy.use_cases), asy.y, asy.clean
+        )
+        return {
+            "sync_params": sync_model.params_,
+            "sync_q": list(sync_q),
+            "async_coef": [float(c) for c in fitted.coef_],
+            "async_intercept": float(fitted.intercept_),
+            "async_q": list(async_q),
+        }
+
+    def coefficients(self) -> dict[str, Any]:
+        """What the fit learned, as plain JSON values: `fit(snapshot, coefficients)` rebuilds
+        the same predictor without fitting."""
+        return {
+            "sync_params": dict(self.sync_params_),
+            "sync_q": list(self.sync_q_),
+            "async_coef": [float(c) for c in self.async_coef_],
+            "async_intercept": self.async_intercept_,
+            "async_q": list(self.async_q_),
+        }
 
     def label(self, cell: Cell) -> Label:
         return Label.INTERPOLATED if self.domain_.contains(cell) else Label.EXTRAPOLATED

@@ -78,6 +78,12 @@ class Query(Frozen):
     max_gpus: int = Field(
         default=MAX_GPUS, ge=1, le=MAX_GPUS, description="most GPUs per deployment"
     )
+    engine_version: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="vLLM version the predictions are for (default: the newest in the catalog)",
+    )
 
     @field_validator("gpu_types", "formats", mode="before")
     @classmethod
@@ -114,6 +120,7 @@ class Resolved(Frozen):
     formats: list[Format] = Field(description="formats considered")
     gpu_counts: list[int] = Field(description="GPU counts considered per deployment")
     targets: Targets = Field(description="the limits, floor and load")
+    engine: str = Field(description="the serving engine and version predicted for")
     defaults: list[str] = Field(description="which parts of the query were defaulted")
 
     @property
@@ -158,6 +165,7 @@ def resolve(
     query: Query,
     prices: PriceList,
     local_models: Sequence[ModelSpec] = (),
+    default_engine: str = "",
 ) -> Resolved:
     """Fill in the study's defaults and check the query can be answered at all."""
     model = snapshot.model(query.model, local_models)
@@ -218,7 +226,13 @@ def resolve(
         suite=suite,
         qps=query.qps,
     )
+    if query.engine_version is not None:
+        engine = f"vllm {query.engine_version.strip()}"
+    else:
+        engine = default_engine
+        defaults.append(f"engine={engine or 'unknown'} (the newest in the catalog)")
     return Resolved(
+        engine=engine,
         model=model.model,
         use_case=use_case_id,
         prefill_tokens=prefill,

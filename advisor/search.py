@@ -83,6 +83,7 @@ class Option(Frozen):
     deployments: int | None = Field(default=None, description="copies needed for the target QPS")
     fleet_usd_per_hour: float | None = None
     usd_per_million_output_tokens: float | None = None
+    engine: str | None = Field(default=None, description="serving engine the figures are for")
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")
 
 

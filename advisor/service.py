@@ -8,7 +8,7 @@ read any config files, and call these; nothing here does I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -58,15 +58,30 @@ class Advisor:
         self.version = __version__
 
     @classmethod
-    def fit(cls, snapshot: Snapshot) -> Advisor:
+    def fit(cls, snapshot: Snapshot, coefficients: Mapping[str, Any] | None = None) -> Advisor:
+        """Fit on `snapshot`, or rebuild from `coefficients()` of an earlier fit of the same
+        snapshot (the edge caches them as JSON)."""
+        performance = None if coefficients is None else coefficients["performance"]
         return cls(
-            snapshot, PerformancePredictor().fit(snapshot), AccuracyModel().fit(snapshot.accuracy)
+            snapshot,
+            PerformancePredictor().fit(snapshot, performance),
+            AccuracyModel().fit(snapshot.accuracy),
         )
+
+    def coefficients(self) -> dict[str, Any]:
+        """The fitted models' parameters as JSON values, tagged with the snapshot's digest."""
+        return {
+            "digest": self.snapshot.digest,
+            "version": self.version,
+            "performance": self.predictor.coefficients(),
+        }
 
     def resolve(
         self, query: Query, prices: PriceList, local_models: Sequence[ModelSpec] = ()
     ) -> Resolved:
-        return resolve(self.snapshot, self.accuracy, query, prices, local_models)
+        return resolve(
+            self.snapshot, self.accuracy, query, prices, local_models, self.predictor.engine_
+        )
 
     def options(self, model: ModelSpec, resolved: Resolved, prices: PriceList) -> list[Option]:
         """Every candidate, predicted where it can be, blocked with a reason where not."""
@@ -92,6 +107,7 @@ class Advisor:
                     gpu_count=count,
                     prefill_tokens=resolved.prefill_tokens,
                     decode_tokens=resolved.decode_tokens,
+                    engine=resolved.engine,
                 )
             )
         params = {m.model: (m.arch.architecture, m.arch.params_b) for m in self.snapshot.models}
@@ -172,6 +188,9 @@ class PredictRequest(Frozen):
     itl_limit_ms: float | None = Field(
         default=STUDY_ITL_LIMIT_MS, gt=0, description="async ITL limit, ms"
     )
+    engine_version: str | None = Field(
+        default=None, max_length=64, description="vLLM version (default: the newest measured)"
+    )
 
 
 PREDICTION_COLUMNS = (
@@ -189,6 +208,7 @@ PREDICTION_COLUMNS = (
     "tensor_parallel_size",
     "replicas",
     "usd_per_hour",
+    "engine",
     "note",
 )
 
@@ -222,6 +242,7 @@ def predict(
             gpu_count=request.gpu_count,
             prefill_tokens=request.prefill_tokens,
             decode_tokens=request.decode_tokens,
+            engine=f"vllm {request.engine_version}" if request.engine_version else None,
         )
         limits = (
             (request.ttft_limit_ms, request.itl_limit_ms)

@@ -25,7 +25,7 @@ class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     own measurement should count nearly in full).
     """
 
-    def __init__(self, shrinkage: float = 3.0, calibration_shrinkage: float = 0.05) -> None:
+    def __init__(self, shrinkage: float = 3.0, calibration_shrinkage: float = 0.02) -> None:
         self.shrinkage = shrinkage
         self.calibration_shrinkage = calibration_shrinkage
 

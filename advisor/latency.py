@@ -21,11 +21,17 @@ of the format's tensor cores. The fitted parameters, each a named family:
 - `request` (s per request): the small cost outside TTFT and the decode steps.
 
 Partial pooling: a parameter is the sum of terms at nested levels, e.g. weights[int4] +
-weights[int4, hopper] + weights[int4, h100] + weights[int4, h100, vllm 0.7.2] + weights[the
-configuration], each deeper term shrunk toward zero by a ridge penalty. A context with many
-measurements follows them; one with none takes its parent's value; one measured cell of a
-configuration corrects its per-token terms, and so every other shape of it. Sums are clipped at
-zero, so no efficiency exceeds 1 and no prediction beats the roofline.
+weights[int4, hopper] + weights[int4, h100] + weights[int4, h100, vllm 0.7.2], each deeper term
+shrunk toward zero by a ridge penalty. A context with many measurements follows them; one with
+none takes its parent's value. Sums are clipped at zero, so no efficiency exceeds 1 and no
+prediction beats the roofline.
+
+Calibration: each measured configuration (model, format, GPU, count, engine) then gets its own
+corrections of the per-token time, ITL x (1 + u), and of the prompt time, TTFT x (1 + v),
+shrunk toward zero by `calibration_shrinkage` (small: a team's own cell counts nearly in full;
+v harder). One measured cell so
+corrects every other prompt and output shape of that configuration through its decode steps,
+not through one factor on the whole latency, and leaves other configurations alone.
 """
 
 from __future__ import annotations
@@ -56,10 +62,16 @@ FAMILY_UNITS = {"step": 1e-3, "allreduce": 1e-6, "attention": 1e-9}
 FAMILIES = ("weights", "step", "attention", "allreduce", "prefill", "request")
 
 
+# The prompt's share of a synchronous latency is small: its correction needs more evidence.
+PROMPT_SHRINKAGE_FACTOR = 10.0
+# A generation level pools GPUs, so it moves only on evidence from several: a stiffer prior.
+GENERATION_SHRINKAGE_FACTOR = 5.0
+
+
 def generation(gpu: Gpu) -> str:
     """The pooling level above one GPU: its architecture and memory kind."""
     memory = "hbm" if gpu.mem_bw_gbps >= HBM_GBPS else "gddr"
-    return f"{gpu.architecture}-{memory}"
+    return f"gen:{gpu.architecture}-{memory}"
 
 
 def link(gpu: Gpu, tp: int) -> str:
@@ -97,9 +109,10 @@ class Terms:
     quantity: Mapping[str, float]
     quantity_ttft: Mapping[str, float]
     keys: Mapping[str, tuple[str, ...]]
+    configuration: str
 
 
-def terms(shape: Shape, with_configuration: bool = True) -> Terms:
+def terms(shape: Shape) -> Terms:
     """Roofline quantities and pooling keys of one shape."""
     arch, gpu, tp, fmt = shape.model.arch, shape.gpu, shape.tp, shape.format
     peak = gpu.peak_tflops(FORMAT_COMPUTE[fmt])
@@ -115,11 +128,8 @@ def terms(shape: Shape, with_configuration: bool = True) -> Terms:
     passes = steps + 1  # the prefill pass reads the weights and pays the step costs too
     f, g, e = fmt.value, gpu.gpu, shape.engine
     gen = generation(gpu)
-    weight_keys = [f"{f}", f"{f}|{gen}", f"{f}|{g}", f"{f}|{g}|{e}"]
-    if with_configuration:
-        weight_keys.append(f"cfg|{shape.configuration}")
     keys = {
-        "weights": tuple(weight_keys),
+        "weights": (f, f"{f}|{gen}", f"{f}|{g}", f"{f}|{g}|{e}"),
         "step": ("all", gen, g, f"{g}|{e}", f"engine|{e}"),
         "attention": (f, f"{f}|{e}"),
         "allreduce": (link(gpu, tp),),
@@ -152,6 +162,7 @@ def terms(shape: Shape, with_configuration: bool = True) -> Terms:
         quantity=quantity,
         quantity_ttft=quantity_ttft,
         keys=keys,
+        configuration=shape.configuration,
     )
 
 
@@ -159,9 +170,21 @@ def _column(family: str, key: str) -> str:
     return f"{family}[{key}]"
 
 
+def _calibration(configuration: str, part: str = "decode") -> str:
+    return f"calibration[{part}|{configuration}]"
+
+
 def parameter_value(params: Mapping[str, float], family: str, keys: Sequence[str]) -> float:
     """A parameter of one shape: the sum over its pooling levels, never below zero."""
     return max(sum(params.get(_column(family, k), 0.0) for k in keys), 0.0)
+
+
+def _parts(params: Mapping[str, float], t: Terms) -> tuple[float, float, float]:
+    """(TTFT, decode steps, request) in seconds, before any calibration."""
+    values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
+    total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
+    first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
+    return first, total - first - values["request"], values["request"]
 
 
 @dataclass(frozen=True)
@@ -178,13 +201,16 @@ def components(params: Mapping[str, float], shapes_terms: Sequence[Terms]) -> Co
     n = len(shapes_terms)
     ttft, itl, request, latency, bound = (np.zeros(n) for _ in range(5))
     for i, t in enumerate(shapes_terms):
-        values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
-        total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
-        first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
-        request[i] = values["request"]
+        first, decode, request[i] = _parts(params, t)
+        # The configuration's own corrections scale its per-token and prompt time, never below
+        # their bounds.
+        decode *= 1.0 + params.get(_calibration(t.configuration), 0.0)
+        decode = max(decode, t.steps * t.itl_bound_s)
+        first *= 1.0 + params.get(_calibration(t.configuration, "prompt"), 0.0)
+        first = max(first, t.ttft_bound_s)
         ttft[i] = first
-        itl[i] = (total - first - request[i]) / t.steps if t.steps > 0 else t.itl_bound_s
-        latency[i] = total
+        itl[i] = decode / t.steps if t.steps > 0 else t.itl_bound_s
+        latency[i] = first + decode + request[i]
         bound[i] = t.bound_s
     return Components(ttft, itl, request, latency, bound)
 
@@ -198,9 +224,12 @@ def fit_parameters(
     """Bounded, ridge-penalised least squares on relative error.
 
     Top-level terms are non-negative and barely penalised; deeper terms are free in sign and
-    shrunk toward zero (`shrinkage`; configuration terms by `calibration_shrinkage`).
+    shrunk toward zero by `shrinkage`. Then each configuration's correction u of its per-token
+    time: ridge on the relative residuals, u = sum(x r) / (sum(x^2) + calibration_shrinkage),
+    with x the decode steps' share of the latency and r the relative error.
     """
     from scipy.optimize import lsq_linear
+    from threadpoolctl import threadpool_limits
 
     columns: dict[str, int] = {}
     penalties: list[float] = []
@@ -212,8 +241,8 @@ def fit_parameters(
                     columns[name] = len(columns)
                     if depth == 0:
                         penalties.append(0.0)
-                    elif key.startswith("cfg|"):
-                        penalties.append(calibration_shrinkage)
+                    elif key.startswith("gen:") or "|gen:" in key:
+                        penalties.append(shrinkage * GENERATION_SHRINKAGE_FACTOR)
                     else:
                         penalties.append(shrinkage)
     y = np.asarray(latency_s, dtype=float)
@@ -236,6 +265,35 @@ def fit_parameters(
     A = np.vstack([A, np.diag(ridge)])
     target = np.concatenate([target, np.zeros(len(pen))])
     lower = np.where(top, 0.0, -np.inf)
-    result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)))
+    # A few hundred rows: one BLAS thread is many times faster than two contending ones.
+    with threadpool_limits(limits=1):
+        result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)), method="bvls")
     values = result.x / scale
-    return {name: float(values[j]) for name, j in columns.items()}
+    params = {name: float(values[j]) for name, j in columns.items()}
+    params.update(_calibrations(params, shapes_terms, y, calibration_shrinkage))
+    return params
+
+
+def _calibrations(
+    params: Mapping[str, float], shapes_terms: Sequence[Terms], y: Array, shrinkage: float
+) -> dict[str, float]:
+    """Each configuration's corrections of its per-token time (u) and its prompt time (v).
+
+    Ridge on the relative residuals r = x u + z v, with x and z the decode steps' and the
+    prompt's shares of the measured latency; v is shrunk harder (the prompt is a small share
+    and one cell cannot tell it from the decode steps).
+    """
+    rows: dict[str, list[tuple[float, float, float]]] = {}
+    for t, measured in zip(shapes_terms, y, strict=True):
+        first, decode, request = _parts(params, t)
+        r = (measured - first - decode - request) / measured
+        rows.setdefault(t.configuration, []).append((decode / measured, first / measured, r))
+    out: dict[str, float] = {}
+    penalty = np.diag([shrinkage, shrinkage * PROMPT_SHRINKAGE_FACTOR])
+    for configuration, values in rows.items():
+        X = np.array([(x, z) for x, z, _ in values])
+        r = np.array([v[2] for v in values])
+        u, v = np.linalg.solve(X.T @ X + penalty, X.T @ r)
+        out[_calibration(configuration)] = float(u)
+        out[_calibration(configuration, "prompt")] = float(v)
+    return out

@@ -1,7 +1,8 @@
-"""Load the embedded study data (`data/`) into a catalog, idempotently.
+"""Load the embedded data (`data/`) into a catalog, idempotently.
 
-Reference tables are upserted; the study's measurements go through `store.ingest`, the same path
-as imported GuideLLM and lm-eval results, one source per published-table file.
+Reference tables are upserted; the study's and the model cards' measurements go through
+`store.ingest`, the same path as imported GuideLLM and lm-eval results: one source per
+published-table file, one per card. Synchronous cells pass the consistency check first.
 """
 
 from __future__ import annotations
@@ -16,9 +17,18 @@ from importlib import resources
 from typing import Any
 
 from advisor.vocabulary import Format
+from catalog import cards, hygiene
 from catalog.db import Connection, meta, transaction
-from catalog.records import AccuracyRow, AsyncRow, Batch, RunRecord, SourceRecord, SyncRow
-from catalog.sqlfiles import checksum, migrations
+from catalog.records import (
+    AccuracyRow,
+    AsyncRow,
+    Batch,
+    DecodeFlag,
+    RunRecord,
+    SourceRecord,
+    SyncRow,
+)
+from catalog.sqlfiles import checksum, migrations, sql
 from catalog.store import delete_source, ingest
 
 CITATION = (
@@ -31,7 +41,26 @@ STUDY_MODELS = {
     "405b": "llama-3.1-405b-instruct",
 }
 # vLLM 0.6.1.post2 on Lambda Labs hosts, GuideLLM load generation (the study's section 5).
-STUDY_PERF_ARGS = {"engine": "vllm", "engine_version": "0.6.1.post2", "load_generator": "guidellm"}
+STUDY_ENGINE = ("vllm", "0.6.1.post2")
+STUDY_PERF_ARGS = {
+    "engine": STUDY_ENGINE[0],
+    "engine_version": STUDY_ENGINE[1],
+    "load_generator": "guidellm",
+}
+STUDY_PROTOCOL = "P1"
+SEEDED_KINDS = ("study", "card")
+# Why the study's transcribed flags (data/study_*.csv, the weight-streaming rule) are set.
+PHYSICAL_REASONS: dict[str, str] = {
+    "truncated": "truncated: faster than streaming the weights once per nominal output token at "
+    "datasheet bandwidth allows (data/README.md)",
+    "suspect": "suspect: would need over 90% of datasheet bandwidth over the whole request "
+    "(data/README.md)",
+}
+ASYNC_REASON = (
+    "suspect: a long-decode cell from the harness whose synchronous long-decode cells ended "
+    "early (data/README.md)"
+)
+SEVERITY: dict[str | None, int] = {None: 0, "suspect": 1, "truncated": 2}
 
 # (table, key columns, statement). Upserts keep user rows and rows that reference these.
 REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
@@ -56,6 +85,12 @@ SEED_FILES = (
     "study_async.csv",
     "study_sync.csv",
     "use_cases.csv",
+    cards.PERFORMANCE,
+    cards.ACCURACY,
+    "configs/deepseek-r1-distill-llama-8b/config.json",
+    "configs/deepseek-r1-distill-llama-70b/config.json",
+    "configs/granite-3.1-2b-instruct/config.json",
+    "configs/granite-3.1-8b-instruct/config.json",
 )
 
 
@@ -144,6 +179,8 @@ def _perf_run(label: str, model: str, gpu: str, count: str, fmt: str, **rows: An
         format=Format(fmt),
         gpu=gpu,
         gpu_count=int(count),
+        engine=STUDY_ENGINE[0],
+        engine_version=STUDY_ENGINE[1],
         args=STUDY_PERF_ARGS,
         **rows,
     )
@@ -200,6 +237,7 @@ def async_batch(con: Connection) -> Batch:
                     published_queries_per_usd=printed_number(c["queries_per_usd"]),
                     published_speedup=_opt(c["published_speedup"]),
                     decode_flag=c["decode_flag"] or None,
+                    decode_reason=ASYNC_REASON if c["decode_flag"] else None,
                 )
                 for c in cells
             ],
@@ -230,6 +268,7 @@ def accuracy_batch() -> Batch:
                     ci95_low_delta=_opt(c["ci95_low_delta"]),
                     ci95_high_delta=_opt(c["ci95_high_delta"]),
                     published_recovery_pct=_opt(c["published_recovery_pct"]),
+                    protocol=STUDY_PROTOCOL,
                 )
                 for c in cells
             ],
@@ -244,17 +283,76 @@ def accuracy_batch() -> Batch:
     )
 
 
+def _configuration(run: RunRecord) -> tuple[str | None, ...]:
+    return (run.model, run.format.value, run.gpu, str(run.gpu_count), run.engine_version)
+
+
+def checked(batch: Batch) -> Batch:
+    """The batch with every synchronous cell through `hygiene.check`.
+
+    A flag already on a cell (the study's weight-streaming rule) stays unless the linear check
+    finds the cell worse; each flag gets the reason of the rule that set it.
+    """
+    cells = [
+        (
+            r,
+            i,
+            hygiene.Measured(
+                configuration=_configuration(run),
+                prefill_tokens=row.prefill_tokens,
+                decode_tokens=row.decode_tokens,
+                latency_s=row.latency_s,
+            ),
+        )
+        for r, run in enumerate(batch.runs)
+        for i, row in enumerate(run.sync)
+        if row.latency_s is not None
+    ]
+    verdicts = hygiene.check([m for _, _, m in cells])
+    found = {(r, i): verdicts[n] for n, (r, i, _) in enumerate(cells) if n in verdicts}
+    runs = []
+    for r, run in enumerate(batch.runs):
+        rows = []
+        for i, row in enumerate(run.sync):
+            verdict = found.get((r, i))
+            flag: DecodeFlag | None = row.decode_flag
+            reason = PHYSICAL_REASONS[flag] if flag else None
+            if verdict is not None and SEVERITY[verdict.flag] >= SEVERITY[flag]:
+                flag, reason = verdict.flag, verdict.reason
+            rows.append(row.model_copy(update={"decode_flag": flag, "decode_reason": reason}))
+        runs.append(run.model_copy(update={"sync": rows}))
+    return batch.model_copy(update={"runs": runs})
+
+
+def _catalog_model(con: Connection) -> Callable[[str], str | None]:
+    names = dict(
+        con.execute(
+            "SELECT alias, canonical FROM (" + sql("names") + ") WHERE kind = 'model'"
+        ).fetchall()
+    )
+    return lambda name: names.get(name.strip().lower())
+
+
+def card_batches(con: Connection) -> list[Batch]:
+    batches = cards.card_batches(
+        read_seed(cards.PERFORMANCE)[1], read_seed(cards.ACCURACY)[1], _catalog_model(con)
+    )
+    return [checked(b) for b in batches]
+
+
 def load_seed(con: Connection, digest: str) -> None:
     """Bring the embedded data up to date: one transaction, user imports untouched."""
     with transaction(con):
         for name, table, keys in REFERENCE_TABLES:
             _upsert(con, table, keys, read_seed(name)[1])
         for (source_id,) in con.execute(
-            "SELECT source_id FROM sources WHERE kind = 'study'"
+            "SELECT source_id FROM sources WHERE list_contains(?, kind)", [list(SEEDED_KINDS)]
         ).fetchall():
             delete_source(con, int(source_id))
-    # Each study table is its own source and its own transaction, exactly like an import.
-    for batch in (sync_batch(con), async_batch(con), accuracy_batch()):
+    # Each study table and each card is its own source and its own transaction, like an import.
+    for batch in (checked(sync_batch(con)), async_batch(con), accuracy_batch()):
+        ingest(con, batch)
+    for batch in card_batches(con):
         ingest(con, batch)
     # Last: a build cut short is found stale and redone at the next open.
     con.execute(

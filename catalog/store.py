@@ -9,7 +9,7 @@ from typing import Any
 
 from advisor.errors import UnknownNameError
 from catalog.db import Connection, transaction
-from catalog.records import Batch, IngestResult, RunRecord
+from catalog.records import Batch, IngestResult, PublishedAccuracyRow, RunRecord, SourceRecord
 from catalog.sqlfiles import sql
 
 STAT_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "latency_s")
@@ -59,7 +59,17 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -> int:
+def _engine(run: RunRecord, source: SourceRecord) -> tuple[str | None, str | None]:
+    """The run's engine, else the one its source recorded: the profiler writes the vLLM it
+    served with into the source's details after parsing the GuideLLM report."""
+    version = run.engine_version or source.details.get("engine_version")
+    engine = run.engine or source.details.get("engine")
+    return (None if engine is None else str(engine)), (None if version is None else str(version))
+
+
+def _insert_run(
+    con: Connection, names: Names, source_id: int, run: RunRecord, source: SourceRecord
+) -> int:
     model = names.resolve("model", run.model, "add it with `advisor catalog add-model CONFIG`")
     gpu = names.resolve("gpu", run.gpu) if run.gpu is not None else None
     use_case = names.resolve("use_case", run.use_case) if run.use_case is not None else None
@@ -78,6 +88,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
             run.decode_tokens,
             _naive_utc(run.started_at),
             _json(run.args),
+            *_engine(run, source),
         ],
     ).fetchone()
     assert row is not None
@@ -94,6 +105,9 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 s.published_queries_per_usd,
                 s.published_cost_reduction,
                 s.decode_flag,
+                s.ttft_ms,
+                s.itl_ms,
+                s.decode_reason,
             ],
         )
     for a in run.async_:
@@ -110,6 +124,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 a.published_queries_per_usd,
                 a.published_speedup,
                 a.decode_flag,
+                a.decode_reason,
             ],
         )
     for p in run.load_points:
@@ -174,6 +189,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 r.limited,
                 r.task_version,
                 r.published_recovery_pct,
+                r.protocol,
             ],
         )
     for t in run.similarity:
@@ -182,6 +198,28 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
             [run_id, t.metric, t.score, t.prompts, t.baseline_format, t.embedding_model],
         )
     return run_id
+
+
+def _insert_published(con: Connection, source_id: int, p: PublishedAccuracyRow) -> None:
+    con.execute(
+        sql("insert_published_accuracy"),
+        [
+            source_id,
+            p.model,
+            p.quantized_model,
+            p.format.value,
+            p.format_detail,
+            p.suite,
+            p.task,
+            p.benchmark,
+            p.n_shot,
+            p.score,
+            p.baseline_score,
+            p.recovery_pct,
+            p.protocol,
+            p.notes,
+        ],
+    )
 
 
 def _row_count(run: RunRecord) -> int:
@@ -219,12 +257,14 @@ def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> Inges
     assert row is not None
     source_id = int(row[0])
     for run in batch.runs:
-        _insert_run(con, names, source_id, run)
+        _insert_run(con, names, source_id, run, src)
+    for p in batch.published_accuracy:
+        _insert_published(con, source_id, p)
     return IngestResult(
         source_id=source_id,
         duplicate=False,
         runs=len(batch.runs),
-        rows=sum(_row_count(run) for run in batch.runs),
+        rows=sum(_row_count(run) for run in batch.runs) + len(batch.published_accuracy),
     )
 
 

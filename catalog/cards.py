@@ -128,7 +128,7 @@ def _source(url: str, rows: list[dict[str, str]], accuracy: list[dict[str, str]]
 
 def _price_key(row: dict[str, str]) -> tuple[str, ...]:
     """A card's queries-per-dollar row sits beside the sync or async figure it prices."""
-    mode = "sync" if "sync" in row["notes"] else "async"
+    mode = "async" if "async" in row["notes"] else "sync"
     return (row["model"], row["format"], row["gpu"], row["n_gpus"], row["use_case"], mode)
 
 

@@ -15,12 +15,13 @@ from collections.abc import Hashable, Sequence
 from pydantic import Field
 
 from advisor.vocabulary import Frozen
-from catalog.records import DecodeFlag
+from catalog.records import Batch, DecodeFlag, RunRecord
 
 # Below this share of the expected latency a cell is `truncated` (it cannot be noise: the cards'
 # full-length cells never fall below 0.9 of it); between that and SUSPECT_SHARE it is `suspect`.
 TRUNCATED_SHARE = 0.5
 SUSPECT_SHARE = 0.8
+SEVERITY: dict[str | None, int] = {None: 0, "suspect": 1, "truncated": 2}
 
 
 class Measured(Frozen):
@@ -89,3 +90,44 @@ def _verdict(cell: Measured, shorter: Sequence[Measured]) -> Verdict | None:
         f"({1000 * per_token_s:.1f} ms a token; measured {share:.0%} of it)"
     )
     return Verdict(flag=flag, reason=reason, expected_s=expected, share=share)
+
+
+def _configuration(run: RunRecord) -> tuple[Hashable, ...]:
+    return (run.model, run.format.value, run.gpu, run.gpu_count, run.engine, run.engine_version)
+
+
+def checked(batch: Batch) -> Batch:
+    """The batch with its synchronous cells through `check`, configuration by configuration.
+
+    A flag already on a cell (the study's weight-streaming rule, with its reason) stays unless
+    this check finds the cell at least as far short; then the flag and reason are this check's.
+    """
+    located = [
+        (
+            r,
+            i,
+            Measured(
+                configuration=_configuration(run),
+                prefill_tokens=row.prefill_tokens,
+                decode_tokens=row.decode_tokens,
+                latency_s=row.latency_s,
+            ),
+        )
+        for r, run in enumerate(batch.runs)
+        for i, row in enumerate(run.sync)
+        if row.latency_s is not None
+    ]
+    verdicts = check([m for _, _, m in located])
+    found = {(r, i): verdicts[n] for n, (r, i, _) in enumerate(located) if n in verdicts}
+    runs = []
+    for r, run in enumerate(batch.runs):
+        rows = []
+        for i, row in enumerate(run.sync):
+            verdict = found.get((r, i))
+            if verdict is not None and SEVERITY[verdict.flag] >= SEVERITY[row.decode_flag]:
+                row = row.model_copy(
+                    update={"decode_flag": verdict.flag, "decode_reason": verdict.reason}
+                )
+            rows.append(row)
+        runs.append(run.model_copy(update={"sync": rows}))
+    return batch.model_copy(update={"runs": runs})

@@ -23,7 +23,6 @@ from catalog.records import (
     AccuracyRow,
     AsyncRow,
     Batch,
-    DecodeFlag,
     RunRecord,
     SourceRecord,
     SyncRow,
@@ -60,7 +59,6 @@ ASYNC_REASON = (
     "suspect: a long-decode cell from the harness whose synchronous long-decode cells ended "
     "early (data/README.md)"
 )
-SEVERITY: dict[str | None, int] = {None: 0, "suspect": 1, "truncated": 2}
 
 # (table, key columns, statement). Upserts keep user rows and rows that reference these.
 REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
@@ -205,6 +203,7 @@ def sync_batch(con: Connection) -> Batch:
                     published_queries_per_usd=printed_number(c["queries_per_usd"]),
                     published_cost_reduction=_opt(c["published_cost_reduction"]),
                     decode_flag=c["decode_flag"] or None,
+                    decode_reason=PHYSICAL_REASONS.get(c["decode_flag"]),
                 )
                 for c in cells
             ],
@@ -283,47 +282,6 @@ def accuracy_batch() -> Batch:
     )
 
 
-def _configuration(run: RunRecord) -> tuple[str | None, ...]:
-    return (run.model, run.format.value, run.gpu, str(run.gpu_count), run.engine_version)
-
-
-def checked(batch: Batch) -> Batch:
-    """The batch with every synchronous cell through `hygiene.check`.
-
-    A flag already on a cell (the study's weight-streaming rule) stays unless the linear check
-    finds the cell worse; each flag gets the reason of the rule that set it.
-    """
-    cells = [
-        (
-            r,
-            i,
-            hygiene.Measured(
-                configuration=_configuration(run),
-                prefill_tokens=row.prefill_tokens,
-                decode_tokens=row.decode_tokens,
-                latency_s=row.latency_s,
-            ),
-        )
-        for r, run in enumerate(batch.runs)
-        for i, row in enumerate(run.sync)
-        if row.latency_s is not None
-    ]
-    verdicts = hygiene.check([m for _, _, m in cells])
-    found = {(r, i): verdicts[n] for n, (r, i, _) in enumerate(cells) if n in verdicts}
-    runs = []
-    for r, run in enumerate(batch.runs):
-        rows = []
-        for i, row in enumerate(run.sync):
-            verdict = found.get((r, i))
-            flag: DecodeFlag | None = row.decode_flag
-            reason = PHYSICAL_REASONS[flag] if flag else None
-            if verdict is not None and SEVERITY[verdict.flag] >= SEVERITY[flag]:
-                flag, reason = verdict.flag, verdict.reason
-            rows.append(row.model_copy(update={"decode_flag": flag, "decode_reason": reason}))
-        runs.append(run.model_copy(update={"sync": rows}))
-    return batch.model_copy(update={"runs": runs})
-
-
 def _catalog_model(con: Connection) -> Callable[[str], str | None]:
     names = dict(
         con.execute(
@@ -337,7 +295,7 @@ def card_batches(con: Connection) -> list[Batch]:
     batches = cards.card_batches(
         read_seed(cards.PERFORMANCE)[1], read_seed(cards.ACCURACY)[1], _catalog_model(con)
     )
-    return [checked(b) for b in batches]
+    return [hygiene.checked(b) for b in batches]
 
 
 def load_seed(con: Connection, digest: str) -> None:
@@ -350,7 +308,7 @@ def load_seed(con: Connection, digest: str) -> None:
         ).fetchall():
             delete_source(con, int(source_id))
     # Each study table and each card is its own source and its own transaction, like an import.
-    for batch in (checked(sync_batch(con)), async_batch(con), accuracy_batch()):
+    for batch in (hygiene.checked(sync_batch(con)), async_batch(con), accuracy_batch()):
         ingest(con, batch)
     for batch in card_batches(con):
         ingest(con, batch)

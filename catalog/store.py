@@ -7,7 +7,8 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from advisor.errors import UnknownNameError
+from advisor.errors import ImportRejectedError, UnknownNameError
+from advisor.vocabulary import FORMAT_COMPUTE, ComputeType
 from catalog.db import Connection, transaction
 from catalog.records import Batch, IngestResult, PublishedAccuracyRow, RunRecord, SourceRecord
 from catalog.sqlfiles import sql
@@ -33,6 +34,28 @@ class Names:
 
     def canonical(self, kind: str) -> list[str]:
         return sorted(set(self._by_kind[kind].values()))
+
+
+class GpuCompute:
+    """Which tensor-core types each catalog GPU has: a format it lacks cannot have run there."""
+
+    def __init__(self, con: Connection) -> None:
+        self._has: dict[str, set[ComputeType]] = {}
+        for gpu, fp8, int8 in con.execute(sql("gpu_compute")).fetchall():
+            has = {ComputeType.BF16}
+            has |= {ComputeType.FP8} if fp8 else set()
+            has |= {ComputeType.INT8} if int8 else set()
+            self._has[gpu] = has
+
+    def check(self, run: RunRecord, gpu: str, where: str) -> None:
+        compute = FORMAT_COMPUTE[run.format]
+        if compute not in self._has.get(gpu, {compute}):
+            raise ImportRejectedError(
+                where,
+                f"format {run.format.value} needs {compute.value} tensor cores, which {gpu} does "
+                f"not have; formats {gpu} can run: "
+                + ", ".join(f.value for f, c in FORMAT_COMPUTE.items() if c in self._has[gpu]),
+            )
 
 
 def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:
@@ -68,10 +91,17 @@ def _engine(run: RunRecord, source: SourceRecord) -> tuple[str | None, str | Non
 
 
 def _insert_run(
-    con: Connection, names: Names, source_id: int, run: RunRecord, source: SourceRecord
+    con: Connection,
+    names: Names,
+    compute: GpuCompute,
+    source_id: int,
+    run: RunRecord,
+    source: SourceRecord,
 ) -> int:
     model = names.resolve("model", run.model, "add it with `advisor catalog add-model CONFIG`")
     gpu = names.resolve("gpu", run.gpu) if run.gpu is not None else None
+    if gpu is not None and (run.sync or run.async_ or run.load_points):
+        compute.check(run, gpu, source.uri)
     use_case = names.resolve("use_case", run.use_case) if run.use_case is not None else None
     row = con.execute(
         sql("insert_run"),
@@ -232,7 +262,9 @@ def _row_count(run: RunRecord) -> int:
     )
 
 
-def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> IngestResult:
+def _ingest(
+    con: Connection, names: Names, compute: GpuCompute, batch: Batch, replace: bool
+) -> IngestResult:
     src = batch.source
     existing = con.execute(sql("source_by_hash"), [src.sha256]).fetchone()
     if existing is not None:
@@ -257,7 +289,7 @@ def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> Inges
     assert row is not None
     source_id = int(row[0])
     for run in batch.runs:
-        _insert_run(con, names, source_id, run, src)
+        _insert_run(con, names, compute, source_id, run, src)
     for p in batch.published_accuracy:
         _insert_published(con, source_id, p)
     return IngestResult(
@@ -275,5 +307,5 @@ def ingest(con: Connection, *batches: Batch, replace: bool = False) -> list[Inge
     old rows for the new ones.
     """
     with transaction(con):
-        names = Names(con)
-        return [_ingest(con, names, batch, replace) for batch in batches]
+        names, compute = Names(con), GpuCompute(con)
+        return [_ingest(con, names, compute, batch, replace) for batch in batches]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from advisor.data import Snapshot
 from catalog.importers import guidellm
 from catalog.importers.common import ImportOptions
 from catalog.snapshot import read_snapshot
@@ -24,6 +25,14 @@ def test_snapshot_rows_carry_the_engine(ro: duckdb.DuckDBPyConnection) -> None:
     for part in ("sync", "async"):
         versions = {r["engine_version"] for r in snap[part]}
         assert versions == {"0.6.1.post2", "0.7.2", "0.6.6.post1"}, part
+
+
+def test_the_advisor_reads_the_new_fields(ro: duckdb.DuckDBPyConnection) -> None:
+    snap = Snapshot.from_rows(read_snapshot(ro))
+    flagged = [c for c in snap.sync if c.decode_flag]
+    assert flagged and all(c.decode_reason for c in flagged)
+    assert {c.engine_version for c in snap.async_} == {"0.6.1.post2", "0.7.2", "0.6.6.post1"}
+    assert {c.protocol for c in snap.accuracy} == {"P1", "P2", "P3"}
 
 
 def test_guidellm_engine_version_from_the_flag(con: duckdb.DuckDBPyConnection) -> None:

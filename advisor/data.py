@@ -32,8 +32,11 @@ class SyncCell(Frozen):
     latency_s: float
     decode_flag: str | None
     source: str
-    engine: str | None = None
-    engine_version: str | None = None
+    engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
+    engine_version: str | None = Field(default=None, description="its version, e.g. 0.7.2")
+    ttft_ms: float | None = Field(default=None, description="measured time to first token")
+    itl_ms: float | None = Field(default=None, description="measured inter-token latency")
+    decode_reason: str | None = Field(default=None, description="why decode_flag is set")
 
 
 class AsyncCell(Frozen):
@@ -49,6 +52,9 @@ class AsyncCell(Frozen):
     itl_limit_ms: float | None
     decode_flag: str | None
     source: str
+    engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
+    engine_version: str | None = Field(default=None, description="its version, e.g. 0.7.2")
+    decode_reason: str | None = Field(default=None, description="why decode_flag is set")
 
 
 class AccuracyCell(Frozen):
@@ -65,6 +71,9 @@ class AccuracyCell(Frozen):
     ci95_low_delta: float | None
     ci95_high_delta: float | None
     source: str
+    protocol: str | None = Field(
+        default=None, description="P1 (the study's), P2 or P3: recoveries not to be pooled"
+    )
 
 
 class NameRow(Frozen):

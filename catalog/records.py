@@ -5,23 +5,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from advisor.vocabulary import Format, Frozen, Strategy
 
 DecodeFlag = Literal["truncated", "suspect"]
+Protocol = Literal["P1", "P2", "P3"]
 
 
 class SyncRow(Frozen):
     use_case: str | None = Field(default=None, description="use case id, when it is one")
     prefill_tokens: int = Field(gt=0, description="prompt tokens per request")
     decode_tokens: int = Field(gt=0, description="output tokens per request (nominal)")
-    latency_s: float = Field(gt=0, description="end-to-end latency of one request, seconds")
+    latency_s: float | None = Field(
+        default=None, gt=0, description="end-to-end latency of one request, seconds"
+    )
     published_queries_per_usd: float | None = Field(default=None, gt=0, description="as printed")
     published_cost_reduction: float | None = Field(default=None, gt=0, description="as printed")
     decode_flag: DecodeFlag | None = Field(
         default=None, description="truncated: generation stopped before decode_tokens; suspect"
     )
+    ttft_ms: float | None = Field(default=None, gt=0, description="time to first token, ms")
+    itl_ms: float | None = Field(default=None, gt=0, description="inter-token latency, ms")
+    decode_reason: str | None = Field(
+        default=None, description="why decode_flag is set: the rule and the numbers"
+    )
+
+    @model_validator(mode="after")
+    def _measures_something(self) -> SyncRow:
+        if self.latency_s is None and self.ttft_ms is None and self.itl_ms is None:
+            raise ValueError("a synchronous row needs latency_s, ttft_ms or itl_ms")
+        return self
 
 
 class AsyncRow(Frozen):
@@ -34,6 +48,7 @@ class AsyncRow(Frozen):
     published_queries_per_usd: float | None = Field(default=None, gt=0, description="as printed")
     published_speedup: float | None = Field(default=None, gt=0, description="as printed")
     decode_flag: DecodeFlag | None = Field(default=None, description="see SyncRow.decode_flag")
+    decode_reason: str | None = Field(default=None, description="see SyncRow.decode_reason")
 
 
 class Distribution(Frozen):
@@ -88,6 +103,9 @@ class AccuracyRow(Frozen):
     n_samples_effective: int | None = Field(default=None, ge=0, description="documents scored")
     limited: bool = Field(default=False, description="a --limit run: not the whole task")
     task_version: str | None = Field(default=None, description="task version")
+    protocol: Protocol | None = Field(
+        default=None, description="evaluation protocol P1/P2/P3 (data/README.md); None: unstated"
+    )
     published_recovery_pct: float | None = Field(default=None, description="as printed")
 
 
@@ -110,6 +128,8 @@ class RunRecord(Frozen):
     prefill_tokens: int | None = Field(default=None, gt=0, description="nominal prompt tokens")
     decode_tokens: int | None = Field(default=None, gt=0, description="nominal output tokens")
     started_at: datetime | None = Field(default=None, description="UTC start")
+    engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
+    engine_version: str | None = Field(default=None, description="its version, e.g. 0.6.1.post2")
     args: dict[str, Any] = Field(default_factory=dict, description="tool arguments, as recorded")
     sync: list[SyncRow] = Field(default_factory=list, description="synchronous results")
     async_: list[AsyncRow] = Field(default_factory=list, description="asynchronous results")
@@ -119,7 +139,9 @@ class RunRecord(Frozen):
 
 
 class SourceRecord(Frozen):
-    kind: str = Field(pattern="^(study|guidellm|lm-eval|profiler)$", description="artefact kind")
+    kind: str = Field(
+        pattern="^(study|card|guidellm|lm-eval|profiler|measurements)$", description="artefact kind"
+    )
     name: str = Field(min_length=1, description="short name shown in the views' source column")
     uri: str = Field(min_length=1, description="where the artefact was read from")
     sha256: str = Field(min_length=64, max_length=64, description="content hash")
@@ -130,11 +152,38 @@ class SourceRecord(Frozen):
     details: dict[str, Any] = Field(default_factory=dict, description="anything else recorded")
 
 
+class PublishedAccuracyRow(Frozen):
+    """One published (baseline, quantized, recovery) triplet, of any model, catalog or not."""
+
+    model: str = Field(min_length=1, description="base model: catalog id where it is one")
+    quantized_model: str = Field(min_length=1, description="the quantized checkpoint's name")
+    format: Format = Field(description="quantization format")
+    format_detail: str | None = Field(default=None, description="the publication's spelling")
+    suite: str = Field(min_length=1, description="suite, e.g. leaderboard_v2, openllm_v1")
+    task: str = Field(min_length=1, description="task, or 'average'")
+    benchmark: str = Field(min_length=1, description="the benchmark label as published")
+    n_shot: int | None = Field(default=None, ge=0, description="few-shot examples, if stated")
+    score: float | None = Field(default=None, description="quantized score, percent")
+    baseline_score: float | None = Field(default=None, description="BF16 score, percent")
+    recovery_pct: float | None = Field(default=None, description="as printed")
+    protocol: Protocol = Field(description="P1 (the study's), P2 or P3: see data/README.md")
+    notes: str | None = Field(default=None, description="caveats as transcribed")
+
+    @model_validator(mode="after")
+    def _has_a_value(self) -> PublishedAccuracyRow:
+        if self.score is None and self.recovery_pct is None:
+            raise ValueError("a published accuracy row needs a score or a recovery")
+        return self
+
+
 class Batch(Frozen):
     """Everything one artefact contributes; ingested in one transaction."""
 
     source: SourceRecord
     runs: list[RunRecord]
+    published_accuracy: list[PublishedAccuracyRow] = Field(
+        default_factory=list, description="triplets of models that need not be in the catalog"
+    )
 
 
 class IngestResult(Frozen):

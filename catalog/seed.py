@@ -1,7 +1,8 @@
-"""Load the embedded study data (`data/`) into a catalog, idempotently.
+"""Load the embedded data (`data/`) into a catalog, idempotently.
 
-Reference tables are upserted; the study's measurements go through `store.ingest`, the same path
-as imported GuideLLM and lm-eval results, one source per published-table file.
+Reference tables are upserted; the study's and the model cards' measurements go through
+`store.ingest`, the same path as imported GuideLLM and lm-eval results: one source per
+published-table file, one per card. Synchronous cells pass the consistency check first.
 """
 
 from __future__ import annotations
@@ -16,9 +17,17 @@ from importlib import resources
 from typing import Any
 
 from advisor.vocabulary import Format
+from catalog import cards, hygiene
 from catalog.db import Connection, meta, transaction
-from catalog.records import AccuracyRow, AsyncRow, Batch, RunRecord, SourceRecord, SyncRow
-from catalog.sqlfiles import checksum, migrations
+from catalog.records import (
+    AccuracyRow,
+    AsyncRow,
+    Batch,
+    RunRecord,
+    SourceRecord,
+    SyncRow,
+)
+from catalog.sqlfiles import checksum, migrations, sql
 from catalog.store import delete_source, ingest
 
 CITATION = (
@@ -31,7 +40,25 @@ STUDY_MODELS = {
     "405b": "llama-3.1-405b-instruct",
 }
 # vLLM 0.6.1.post2 on Lambda Labs hosts, GuideLLM load generation (the study's section 5).
-STUDY_PERF_ARGS = {"engine": "vllm", "engine_version": "0.6.1.post2", "load_generator": "guidellm"}
+STUDY_ENGINE = ("vllm", "0.6.1.post2")
+STUDY_PERF_ARGS = {
+    "engine": STUDY_ENGINE[0],
+    "engine_version": STUDY_ENGINE[1],
+    "load_generator": "guidellm",
+}
+STUDY_PROTOCOL = "P1"
+SEEDED_KINDS = ("study", "card")
+# Why the study's transcribed flags (data/study_*.csv, the weight-streaming rule) are set.
+PHYSICAL_REASONS: dict[str, str] = {
+    "truncated": "truncated: faster than streaming the weights once per nominal output token at "
+    "datasheet bandwidth allows (data/README.md)",
+    "suspect": "suspect: would need over 90% of datasheet bandwidth over the whole request "
+    "(data/README.md)",
+}
+ASYNC_REASON = (
+    "suspect: a long-decode cell from the harness whose synchronous long-decode cells ended "
+    "early (data/README.md)"
+)
 
 # (table, key columns, statement). Upserts keep user rows and rows that reference these.
 REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
@@ -56,7 +83,11 @@ SEED_FILES = (
     "study_async.csv",
     "study_sync.csv",
     "use_cases.csv",
+    cards.PERFORMANCE,
+    cards.ACCURACY,
 )
+# data/configs/*/config.json are the evidence for the card models' rows in models.csv (a test
+# recomputes them); the rows are what is loaded, so the configs need not ship or be digested.
 
 
 @cache
@@ -144,6 +175,8 @@ def _perf_run(label: str, model: str, gpu: str, count: str, fmt: str, **rows: An
         format=Format(fmt),
         gpu=gpu,
         gpu_count=int(count),
+        engine=STUDY_ENGINE[0],
+        engine_version=STUDY_ENGINE[1],
         args=STUDY_PERF_ARGS,
         **rows,
     )
@@ -168,6 +201,7 @@ def sync_batch(con: Connection) -> Batch:
                     published_queries_per_usd=printed_number(c["queries_per_usd"]),
                     published_cost_reduction=_opt(c["published_cost_reduction"]),
                     decode_flag=c["decode_flag"] or None,
+                    decode_reason=PHYSICAL_REASONS.get(c["decode_flag"]),
                 )
                 for c in cells
             ],
@@ -200,6 +234,7 @@ def async_batch(con: Connection) -> Batch:
                     published_queries_per_usd=printed_number(c["queries_per_usd"]),
                     published_speedup=_opt(c["published_speedup"]),
                     decode_flag=c["decode_flag"] or None,
+                    decode_reason=ASYNC_REASON if c["decode_flag"] else None,
                 )
                 for c in cells
             ],
@@ -230,6 +265,7 @@ def accuracy_batch() -> Batch:
                     ci95_low_delta=_opt(c["ci95_low_delta"]),
                     ci95_high_delta=_opt(c["ci95_high_delta"]),
                     published_recovery_pct=_opt(c["published_recovery_pct"]),
+                    protocol=STUDY_PROTOCOL,
                 )
                 for c in cells
             ],
@@ -244,17 +280,35 @@ def accuracy_batch() -> Batch:
     )
 
 
+def _catalog_model(con: Connection) -> Callable[[str], str | None]:
+    names = dict(
+        con.execute(
+            "SELECT alias, canonical FROM (" + sql("names") + ") WHERE kind = 'model'"
+        ).fetchall()
+    )
+    return lambda name: names.get(name.strip().lower())
+
+
+def card_batches(con: Connection) -> list[Batch]:
+    batches = cards.card_batches(
+        read_seed(cards.PERFORMANCE)[1], read_seed(cards.ACCURACY)[1], _catalog_model(con)
+    )
+    return [hygiene.checked(b) for b in batches]
+
+
 def load_seed(con: Connection, digest: str) -> None:
     """Bring the embedded data up to date: one transaction, user imports untouched."""
     with transaction(con):
         for name, table, keys in REFERENCE_TABLES:
             _upsert(con, table, keys, read_seed(name)[1])
         for (source_id,) in con.execute(
-            "SELECT source_id FROM sources WHERE kind = 'study'"
+            "SELECT source_id FROM sources WHERE list_contains(?, kind)", [list(SEEDED_KINDS)]
         ).fetchall():
             delete_source(con, int(source_id))
-    # Each study table is its own source and its own transaction, exactly like an import.
-    for batch in (sync_batch(con), async_batch(con), accuracy_batch()):
+    # Each study table and each card is its own source and its own transaction, like an import.
+    for batch in (hygiene.checked(sync_batch(con)), async_batch(con), accuracy_batch()):
+        ingest(con, batch)
+    for batch in card_batches(con):
         ingest(con, batch)
     # Last: a build cut short is found stale and redone at the next open.
     con.execute(

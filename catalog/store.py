@@ -7,9 +7,10 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from advisor.errors import UnknownNameError
+from advisor.errors import ImportRejectedError, UnknownNameError
+from advisor.vocabulary import FORMAT_COMPUTE, ComputeType
 from catalog.db import Connection, transaction
-from catalog.records import Batch, IngestResult, RunRecord
+from catalog.records import Batch, IngestResult, PublishedAccuracyRow, RunRecord, SourceRecord
 from catalog.sqlfiles import sql
 
 STAT_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "latency_s")
@@ -33,6 +34,28 @@ class Names:
 
     def canonical(self, kind: str) -> list[str]:
         return sorted(set(self._by_kind[kind].values()))
+
+
+class GpuCompute:
+    """Which tensor-core types each catalog GPU has: a format it lacks cannot have run there."""
+
+    def __init__(self, con: Connection) -> None:
+        self._has: dict[str, set[ComputeType]] = {}
+        for gpu, fp8, int8 in con.execute(sql("gpu_compute")).fetchall():
+            has = {ComputeType.BF16}
+            has |= {ComputeType.FP8} if fp8 else set()
+            has |= {ComputeType.INT8} if int8 else set()
+            self._has[gpu] = has
+
+    def check(self, run: RunRecord, gpu: str, where: str) -> None:
+        compute = FORMAT_COMPUTE[run.format]
+        if compute not in self._has.get(gpu, {compute}):
+            raise ImportRejectedError(
+                where,
+                f"format {run.format.value} needs {compute.value} tensor cores, which {gpu} does "
+                f"not have; formats {gpu} can run: "
+                + ", ".join(f.value for f, c in FORMAT_COMPUTE.items() if c in self._has[gpu]),
+            )
 
 
 def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:
@@ -59,9 +82,26 @@ def _naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
-def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -> int:
+def _engine(run: RunRecord, source: SourceRecord) -> tuple[str | None, str | None]:
+    """The run's engine, else the one its source recorded: the profiler writes the vLLM it
+    served with into the source's details after parsing the GuideLLM report."""
+    version = run.engine_version or source.details.get("engine_version")
+    engine = run.engine or source.details.get("engine")
+    return (None if engine is None else str(engine)), (None if version is None else str(version))
+
+
+def _insert_run(
+    con: Connection,
+    names: Names,
+    compute: GpuCompute,
+    source_id: int,
+    run: RunRecord,
+    source: SourceRecord,
+) -> int:
     model = names.resolve("model", run.model, "add it with `advisor catalog add-model CONFIG`")
     gpu = names.resolve("gpu", run.gpu) if run.gpu is not None else None
+    if gpu is not None and (run.sync or run.async_ or run.load_points):
+        compute.check(run, gpu, source.uri)
     use_case = names.resolve("use_case", run.use_case) if run.use_case is not None else None
     row = con.execute(
         sql("insert_run"),
@@ -78,6 +118,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
             run.decode_tokens,
             _naive_utc(run.started_at),
             _json(run.args),
+            *_engine(run, source),
         ],
     ).fetchone()
     assert row is not None
@@ -94,6 +135,9 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 s.published_queries_per_usd,
                 s.published_cost_reduction,
                 s.decode_flag,
+                s.ttft_ms,
+                s.itl_ms,
+                s.decode_reason,
             ],
         )
     for a in run.async_:
@@ -110,6 +154,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 a.published_queries_per_usd,
                 a.published_speedup,
                 a.decode_flag,
+                a.decode_reason,
             ],
         )
     for p in run.load_points:
@@ -174,6 +219,7 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
                 r.limited,
                 r.task_version,
                 r.published_recovery_pct,
+                r.protocol,
             ],
         )
     for t in run.similarity:
@@ -182,6 +228,28 @@ def _insert_run(con: Connection, names: Names, source_id: int, run: RunRecord) -
             [run_id, t.metric, t.score, t.prompts, t.baseline_format, t.embedding_model],
         )
     return run_id
+
+
+def _insert_published(con: Connection, source_id: int, p: PublishedAccuracyRow) -> None:
+    con.execute(
+        sql("insert_published_accuracy"),
+        [
+            source_id,
+            p.model,
+            p.quantized_model,
+            p.format.value,
+            p.format_detail,
+            p.suite,
+            p.task,
+            p.benchmark,
+            p.n_shot,
+            p.score,
+            p.baseline_score,
+            p.recovery_pct,
+            p.protocol,
+            p.notes,
+        ],
+    )
 
 
 def _row_count(run: RunRecord) -> int:
@@ -194,7 +262,9 @@ def _row_count(run: RunRecord) -> int:
     )
 
 
-def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> IngestResult:
+def _ingest(
+    con: Connection, names: Names, compute: GpuCompute, batch: Batch, replace: bool
+) -> IngestResult:
     src = batch.source
     existing = con.execute(sql("source_by_hash"), [src.sha256]).fetchone()
     if existing is not None:
@@ -219,12 +289,14 @@ def _ingest(con: Connection, names: Names, batch: Batch, replace: bool) -> Inges
     assert row is not None
     source_id = int(row[0])
     for run in batch.runs:
-        _insert_run(con, names, source_id, run)
+        _insert_run(con, names, compute, source_id, run, src)
+    for p in batch.published_accuracy:
+        _insert_published(con, source_id, p)
     return IngestResult(
         source_id=source_id,
         duplicate=False,
         runs=len(batch.runs),
-        rows=sum(_row_count(run) for run in batch.runs),
+        rows=sum(_row_count(run) for run in batch.runs) + len(batch.published_accuracy),
     )
 
 
@@ -235,5 +307,5 @@ def ingest(con: Connection, *batches: Batch, replace: bool = False) -> list[Inge
     old rows for the new ones.
     """
     with transaction(con):
-        names = Names(con)
-        return [_ingest(con, names, batch, replace) for batch in batches]
+        names, compute = Names(con), GpuCompute(con)
+        return [_ingest(con, names, compute, batch, replace) for batch in batches]

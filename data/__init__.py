@@ -1,1 +1,1 @@
-"""The study's published tables and the reference data, shipped as `catalog.seed_data`."""
+"""The study's tables, the model cards and the reference data, shipped as `catalog.seed_data`."""

@@ -24,6 +24,10 @@ class ImportOptions(Frozen):
     use_case: str | None = Field(default=None, description="use case id")
     suite: str | None = Field(default=None, description="accuracy suite name")
     method: str | None = Field(default=None, description="quantization algorithm")
+    engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
+    engine_version: str | None = Field(
+        default=None, description="serving engine version, where the file does not record it"
+    )
 
 
 def read_document(path: Path) -> tuple[bytes, Any]:

@@ -174,6 +174,10 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
             str(path), f"gpu_count label {count!r} is not an integer"
         ) from None
     prefill, decode = _data_tokens(data)
+    # GuideLLM does not know the server; a label, else the flag, says which vLLM it was. The
+    # profiler also records it in the source's details, which the store falls back on.
+    engine_version = labels.get("engine_version") or options.engine_version
+    engine = labels.get("engine") or options.engine or ("vllm" if engine_version else None)
     version = str(dig(document, "metadata", "guidellm_version") or "0.4 (not recorded)")
     digest = sha256(raw)
     source = SourceRecord(
@@ -205,6 +209,8 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
         prefill_tokens=prefill,
         decode_tokens=decode,
         started_at=started,
+        engine=engine,
+        engine_version=engine_version,
         args={"backend": backend, "data": data},
         load_points=points,
     )

@@ -7,4 +7,5 @@ DELETE FROM async_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_
 DELETE FROM accuracy_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
 DELETE FROM similarity_results WHERE run_id IN (SELECT run_id FROM runs WHERE source_id = $source_id);
 DELETE FROM runs WHERE source_id = $source_id;
+DELETE FROM published_accuracy WHERE source_id = $source_id;
 DELETE FROM sources WHERE source_id = $source_id;

@@ -62,7 +62,8 @@ FAMILY_UNITS = {"step": 1e-3, "allreduce": 1e-6, "attention": 1e-9}
 FAMILIES = ("weights", "step", "attention", "allreduce", "prefill", "request")
 
 
-# The prompt's share of a synchronous latency is small: its correction needs more evidence.
+# The prompt's share of a synchronous latency is small: its corrections (by GPU, and by
+# configuration) need more evidence.
 PROMPT_SHRINKAGE_FACTOR = 10.0
 # A generation level pools GPUs, so it moves only on evidence from several: a stiffer prior.
 GENERATION_SHRINKAGE_FACTOR = 5.0
@@ -94,7 +95,9 @@ class Shape:
 
     @property
     def configuration(self) -> str:
-        return f"{self.model.model}|{self.format.value}|{self.gpu.gpu}|{self.tp}|{self.engine}"
+        """What a team's own measurement calibrates: the same model, format, GPU and count, on
+        any engine (the engine's own terms are pooled above)."""
+        return f"{self.model.model}|{self.format.value}|{self.gpu.gpu}|{self.tp}"
 
 
 @dataclass(frozen=True)
@@ -241,6 +244,8 @@ def fit_parameters(
                     columns[name] = len(columns)
                     if depth == 0:
                         penalties.append(0.0)
+                    elif family == "prefill":
+                        penalties.append(shrinkage * PROMPT_SHRINKAGE_FACTOR)
                     elif key.startswith("gen:") or "|gen:" in key:
                         penalties.append(shrinkage * GENERATION_SHRINKAGE_FACTOR)
                     else:

@@ -78,6 +78,7 @@ class Domain:
     """Where the models were fitted: predictions outside are extrapolated."""
 
     pairs: set[tuple[Format, str]] = field(default_factory=set)
+    architectures: set[str] = field(default_factory=set)
     params_b: tuple[float, float] = (math.inf, -math.inf)
     max_count: int = 0
     prefill: tuple[int, int] = (10**9, 0)
@@ -85,6 +86,7 @@ class Domain:
 
     def add(self, cell: Cell) -> None:
         self.pairs.add((cell.format, cell.gpu.gpu))
+        self.architectures.add(cell.model.arch.architecture)
         p = cell.model.arch.params_b
         self.params_b = (min(self.params_b[0], p), max(self.params_b[1], p))
         self.max_count = max(self.max_count, cell.gpu_count)
@@ -100,6 +102,7 @@ class Domain:
     def contains(self, cell: Cell) -> bool:
         return (
             (cell.format, cell.gpu.gpu) in self.pairs  # this format was measured on this GPU
+            and cell.model.arch.architecture in self.architectures  # and this model class
             and self.params_b[0] * 0.999 <= cell.model.arch.params_b <= self.params_b[1] * 1.001
             and cell.gpu_count <= self.max_count
             and self.prefill[0] <= cell.prefill_tokens <= self.prefill[1]
@@ -340,11 +343,11 @@ class PerformancePredictor:
         self.domain_ = Domain()
         for cell in sync.cells + asy.cells:
             self.domain_.add(cell)
-        self.sync_measured_ = {
-            (*_key(cell), cell.engine): latency
-            for cell, latency, ok in zip(sync.cells, sync.y, sync.clean, strict=True)
-            if ok
-        }
+        # Measured cells by configuration and shape, then by engine.
+        self.sync_measured_: dict[tuple[object, ...], dict[str, float]] = {}
+        for cell, latency, ok in zip(sync.cells, sync.y, sync.clean, strict=True):
+            if ok:
+                self.sync_measured_.setdefault(_key(cell), {})[cell.engine or ""] = latency
         self.async_measured_: dict[tuple[object, ...], float] = {}
         # Measured values are used unless they are physically impossible: the long-decode async
         # cells are suspect (not fitted on) but, unlike the synchronous ones, not impossible.
@@ -396,10 +399,22 @@ class PerformancePredictor:
         widen = EXTRAPOLATION_WIDENING if label is Label.EXTRAPOLATED else 1.0
         return math.exp(min(q[0], 0.0) * widen), math.exp(max(q[1], 0.0) * widen)
 
+    def _measured_sync(self, cell: Cell) -> tuple[str, float | None]:
+        """(engine, measured latency or None) for a cell: a cell asked for without an engine
+        takes the newest engine it was measured on, else the newest in the catalog."""
+        found = self.sync_measured_.get(_key(cell), {})
+        if cell.engine is not None:
+            return cell.engine, found.get(cell.engine)
+        if found:
+            engine = newest_engine(list(found)) or next(iter(found))
+            return engine, found[engine]
+        return self.engine_, None
+
     def predict_sync(self, cells: Sequence[Cell]) -> list[SyncPrediction]:
         if not cells:
             return []
-        engines = [c.engine or self.engine_ for c in cells]
+        measurements = [self._measured_sync(c) for c in cells]
+        engines = [m[0] for m in measurements]
         parts = components(
             self.sync_params_,
             [terms(shape_of(c, c.gpu_count, e)) for c, e in zip(cells, engines, strict=True)],
@@ -407,7 +422,7 @@ class PerformancePredictor:
         out = []
         for i, cell in enumerate(cells):
             latency = float(parts.latency_s[i])
-            measured = self.sync_measured_.get((*_key(cell), engines[i]))
+            measured = measurements[i][1]
             label = Label.MEASURED if measured is not None else self.label(cell)
             scale = 1.0 if measured is None else measured / latency
             lo, hi = self._factors(self.sync_q_, label)

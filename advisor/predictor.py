@@ -310,7 +310,8 @@ def _pair(values: Sequence[float]) -> tuple[float, float]:
 
 
 def _predictable(x: object) -> bool:
-    return isinstance(x, Terms) or bool(np.isfinite(np.asarray(x, dtype=float)).all())
+    # Limits of inf mean "no limit"; NaN marks a row no arrangement of the budget can serve.
+    return isinstance(x, Terms) or not bool(np.isnan(np.asarray(x, dtype=float)).any())
 
 
 def log_error_quantiles(predicted: Array, measured: Array, mask: Array) -> tuple[float, float]:

@@ -23,6 +23,27 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 M = TypeVar("M", bound=BaseModel)
+# No name, id or message of these bodies comes near this. Longer strings are refused before the
+# core sees them: matching a 30 MiB name against the catalog's names holds the GIL for seconds.
+MAX_STRING_CHARS = 10_000
+
+
+def too_long(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where in a decoded JSON document the first over-long string is, if anywhere."""
+    if isinstance(value, str):
+        return path if len(value) > MAX_STRING_CHARS else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and len(key) > MAX_STRING_CHARS:
+            return (*path, key[:40])
+        if isinstance(item, str | dict | list) and (found := too_long(item, (*path, str(key)))):
+            return found
+    return None
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,13 @@ class Deferred(Generic[M]):
             decoded = msgspec.json.decode(self.raw)
         except msgspec.DecodeError as exc:
             raise ClientException(detail=str(exc)) from exc
+        if (where := too_long(decoded)) is not None:
+            message = f"String should have at most {MAX_STRING_CHARS} characters"
+            key = ".".join(where) or None
+            raise ValidationException(
+                detail=f"Validation failed for {self.where}",
+                extra=[{"key": key, "message": message, "source": None}],
+            )
         try:
             return self.model.model_validate(decoded)
         except PydanticValidationError as exc:

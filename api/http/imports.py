@@ -7,11 +7,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 from litestar import Controller, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.params import MultipartBody
+from litestar.params import KwargDefinition, MultipartBody
 
 from api.http.deps import ENGINE, require_token
 from api.http.problems import IMPORT_SPEC
@@ -23,26 +24,42 @@ from catalog.records import Batch
 from catalog.store import ingest
 
 
+def _say(text: str) -> KwargDefinition:
+    return KwargDefinition(description=text)
+
+
+# Form fields with their descriptions for the OpenAPI document.
+File = Annotated[UploadFile, _say("the file to import")]
+ModelName = Annotated[str | None, _say("model id, alias or HF id; default: what the file names")]
+FormatName = Annotated[str | None, _say("quantization format; default: from the checkpoint name")]
+Method = Annotated[str | None, _say("quantization algorithm")]
+Replace = Annotated[bool, _say("swap the rows of an earlier import of the same file")]
+GpuName = Annotated[str | None, _say("GPU type (GuideLLM does not record it, or label gpu=)")]
+GpuCount = Annotated[int | None, _say("GPUs serving the model (or label gpu_count=)")]
+UseCase = Annotated[str | None, _say("use case id (or label use_case=)")]
+Suite = Annotated[str | None, _say("accuracy suite name")]
+
+
 @dataclass
 class GuideLLMUpload:
-    file: UploadFile
-    model: str | None = None
-    format: str | None = None
-    gpu: str | None = None
-    gpus: int | None = None
-    use_case: str | None = None
-    method: str | None = None
-    replace: bool = False
+    file: File
+    model: ModelName = None
+    format: FormatName = None
+    gpu: GpuName = None
+    gpus: GpuCount = None
+    use_case: UseCase = None
+    method: Method = None
+    replace: Replace = False
 
 
 @dataclass
 class LmEvalUpload:
-    file: UploadFile
-    model: str | None = None
-    format: str | None = None
-    suite: str | None = None
-    method: str | None = None
-    replace: bool = False
+    file: File
+    model: ModelName = None
+    format: FormatName = None
+    suite: Suite = None
+    method: Method = None
+    replace: Replace = False
 
 
 Parser = Callable[[Path, ImportOptions], Batch]

@@ -93,7 +93,9 @@ def test_an_import_and_its_refit_do_not_stall_healthz(single_server: str) -> Non
     ]
     parts.append(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="sweep.json"\r\n'
-        "Content-Type: application/json\r\n\r\n".encode() + report + b"\r\n"
+        "Content-Type: application/json\r\n\r\n".encode()
+        + report
+        + b"\r\n"
     )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     headers = {

@@ -72,7 +72,7 @@ class MetricsController(PrometheusController):
     path = "/metrics"
 
     # Named `get` to replace the plugin's own handler; the operation keeps its first name.
-    @get(  # type: ignore[misc]
+    @get(
         "",
         sync_to_thread=True,  # reads one file per worker and metric
         media_type=MEDIA_TYPE,

@@ -37,11 +37,14 @@ def problem(
 
 
 def _unknown(exc: UnknownNameError) -> ProblemDetailsException:
+    detail = str(exc)
+    if exc.kind == "model":  # the service reads no config files: say how a model gets in
+        detail += " (models are added to the catalog with `advisor catalog add-model`)"
     return problem(
         422,
         "unknown-name",
         f"Unknown {exc.kind}",
-        str(exc),
+        detail,
         accepted=exc.accepted,
         closest=exc.closest[0] if exc.closest else None,
     )

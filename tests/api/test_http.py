@@ -393,6 +393,7 @@ def test_the_service_never_reads_model_paths(client: TestClient, tmp_path: Path)
     )
     body = problem(client.get("/v1/advice", params={"model": str(config)}), 422)
     assert "unknown model" in body["detail"]
+    assert "advisor catalog add-model" in body["detail"]
     predicted = client.post(
         "/v1/predict",
         json={

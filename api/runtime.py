@@ -235,6 +235,17 @@ class Engine:
                         self._replace(self._load(), generation)
         return self.advisor
 
+    def cached_now(self, key: Hashable) -> bytes | None:
+        """The cached answer for `key` if there is one and no reload check is due: never blocks,
+        so the event loop may call it before handing a miss to a worker thread."""
+        if (
+            self.access.writable
+            and time.monotonic() - self._checked >= self.settings.reload_check_s
+        ):
+            return None
+        with self._answers_lock:
+            return self.answers.get((id(self.advisor), key))
+
     def reload_now(self) -> None:
         with self._lock:
             self._replace(self._load(), self.access.generation())

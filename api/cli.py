@@ -574,30 +574,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
 
     Import endpoints are enabled only when ADVISOR_IMPORT_TOKEN is set (bearer token).
     """
-    import os
+    from api.http.server import run
 
-    import uvicorn
-
-    settings: Settings = ctx.obj
-    open_catalog(settings.catalog_path, read_only=True).close()  # build it once, before the workers
-    if workers == 1:
-        from api.app import create_app
-
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level=log_level, access_log=False
-        )
-        return
-    # Worker processes build their own Settings from the environment: hand the flags down.
-    os.environ["ADVISOR_CATALOG"] = str(settings.catalog_path)
-    uvicorn.run(
-        "api.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=False,
-    )
+    run(ctx.obj, host, port, workers, log_level)
 
 
 @cli.group("profile")

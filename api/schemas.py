@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.search import Option, Rejected
+from advisor.search import Option, Rejected, Violation
 from advisor.service import PredictRequest, Query
-from advisor.vocabulary import Mode
+from advisor.vocabulary import Format, Label, Mode
 
 
 class ApiModel(BaseModel):
@@ -30,11 +30,61 @@ class AdviceRequest(Query):
     prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
 
 
-class Candidate(Option):
+class DescribedOption(Option):
+    """Option's fields, each with its description for the OpenAPI document."""
+
+    format: Format = Field(description="quantization format")
+    gpu: str = Field(description="GPU type")
+    gpu_count: int = Field(description="GPUs per deployment")
+    tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
+    replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
+    ttft_ms: float | None = Field(default=None, description="predicted time to first token, ms")
+    itl_ms: float | None = Field(default=None, description="predicted inter-token latency, ms")
+    latency_s: float | None = Field(default=None, description="predicted request latency, s")
+    latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
+    latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
+    latency_bound_s: float | None = Field(
+        default=None, description="roofline latency: no deployment can be faster"
+    )
+    max_qps: float | None = Field(
+        default=None, description="most requests/s within the latency limits"
+    )
+    max_qps_lo: float | None = Field(default=None, description="max QPS interval, low end")
+    max_qps_hi: float | None = Field(default=None, description="max QPS interval, high end")
+    max_qps_unconstrained: float | None = Field(
+        default=None, description="most requests/s ignoring the latency limits"
+    )
+    usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
+    usd_per_query: float | None = Field(default=None, description="cost of one request, USD")
+    usd_per_query_lo: float | None = Field(default=None, description="cost interval, low end, USD")
+    usd_per_query_hi: float | None = Field(default=None, description="cost interval, high end, USD")
+    queries_per_usd: float | None = Field(default=None, description="requests per USD")
+    recovery_pct: float | None = Field(
+        default=None, description="accuracy recovered against BF16, %"
+    )
+    recovery_pct_lo: float | None = Field(default=None, description="recovery interval, low, %")
+    recovery_pct_hi: float | None = Field(default=None, description="recovery interval, high, %")
+    label: Label | None = Field(
+        default=None, description="performance: measured, interpolated or extrapolated"
+    )
+    accuracy_label: Label | None = Field(
+        default=None, description="accuracy: measured, interpolated or extrapolated"
+    )
+    deployments: int | None = Field(default=None, description="copies needed for the target QPS")
+    fleet_usd_per_hour: float | None = Field(
+        default=None, description="price of every copy needed for the target QPS, USD/h"
+    )
+    usd_per_million_output_tokens: float | None = Field(
+        default=None, description="cost of a million output tokens, USD"
+    )
+    blocked: Violation | None = Field(default=None, description="why it was not evaluated")
+
+
+class Candidate(DescribedOption):
     """A deployment option with its predicted figures (units in the field names)."""
 
 
-class Recommended(Option):
+class Recommended(DescribedOption):
     """The winner, with the commands to serve it and to confirm the prediction."""
 
     checkpoint: str = Field(description="quantized checkpoint, in the study's naming")
@@ -42,9 +92,16 @@ class Recommended(Option):
     guidellm_command: str = Field(description="the GuideLLM command that would confirm it")
 
 
-class RejectedCandidate(Rejected):
+class RejectedCandidate(DescribedOption, Rejected):
     """A ruled-out option: `reason` (memory, unsupported, no_price, ttft, itl, latency, accuracy,
     throughput) and `detail` say why, `excess_pct` by how much."""
+
+    reason: str = Field(description="the constraint that ruled it out")
+    detail: str = Field(description="why, in words")
+    excess_pct: float | None = Field(default=None, description="how far past the limit, %")
+    cheaper_than_recommendation: bool = Field(
+        default=False, description="whether it costs less than the recommendation"
+    )
 
 
 class AdviceQuery(BaseModel):
@@ -80,7 +137,7 @@ class AskResponse(ApiModel):
     question: str = Field(description="the question as asked")
     understood: dict[str, Any] = Field(description="the structured query read from it")
     defaulted: list[str] = Field(description="parts the question did not say, and their values")
-    advice: AdviceResponse
+    advice: AdviceResponse = Field(description="the advice for the query read from the question")
 
 
 class PredictBody(ApiModel):
@@ -91,104 +148,108 @@ class PredictBody(ApiModel):
 
 
 class Prediction(ApiModel):
-    model: str
-    format: str
-    gpu: str
-    gpu_count: int
-    prefill_tokens: int
-    decode_tokens: int
-    mode: Mode
-    ttft_limit_ms: float | None = None
-    itl_limit_ms: float | None = None
-    ttft_ms: float | None = None
-    itl_ms: float | None = None
-    latency_s: float | None = None
-    max_qps: float | None = None
-    usd_per_query: float | None = None
-    label: str | None = None
-    latency_s_lo: float | None = None
-    latency_s_hi: float | None = None
-    latency_bound_s: float | None = None
-    max_qps_lo: float | None = None
-    max_qps_hi: float | None = None
-    tensor_parallel_size: int | None = None
-    replicas: int | None = None
-    usd_per_hour: float | None = None
+    model: str = Field(description="model id")
+    format: str = Field(description="quantization format")
+    gpu: str = Field(description="GPU type")
+    gpu_count: int = Field(description="GPUs per deployment")
+    prefill_tokens: int = Field(description="prompt tokens")
+    decode_tokens: int = Field(description="output tokens")
+    mode: Mode = Field(description="sync or async")
+    ttft_limit_ms: float | None = Field(default=None, description="TTFT limit used, ms")
+    itl_limit_ms: float | None = Field(default=None, description="ITL limit used, ms")
+    ttft_ms: float | None = Field(default=None, description="predicted time to first token, ms")
+    itl_ms: float | None = Field(default=None, description="predicted inter-token latency, ms")
+    latency_s: float | None = Field(default=None, description="predicted request latency, s")
+    max_qps: float | None = Field(
+        default=None, description="most requests/s within the latency limits"
+    )
+    usd_per_query: float | None = Field(default=None, description="cost of one request, USD")
+    label: str | None = Field(default=None, description="measured, interpolated or extrapolated")
+    latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
+    latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
+    latency_bound_s: float | None = Field(
+        default=None, description="roofline latency: no deployment can be faster"
+    )
+    max_qps_lo: float | None = Field(default=None, description="max QPS interval, low end")
+    max_qps_hi: float | None = Field(default=None, description="max QPS interval, high end")
+    tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
+    replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
+    usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
     note: str | None = Field(default=None, description="why it could not be predicted")
 
 
 class PredictResponse(ApiModel):
-    predictions: list[Prediction]
+    predictions: list[Prediction] = Field(description="one per configuration, in the order given")
 
 
 class ModelOut(ApiModel):
-    model: str
-    hf_id: str | None
-    family: str
-    architecture: str
-    params_b: float
-    layers: int
-    hidden_size: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    intermediate_size: int
-    vocab_size: int
-    tied_embeddings: bool
-    max_position_embeddings: int | None
+    model: str = Field(description="model id")
+    hf_id: str | None = Field(description="Hugging Face id")
+    family: str = Field(description="model family")
+    architecture: str = Field(description="architecture class")
+    params_b: float = Field(description="parameters, billions")
+    layers: int = Field(description="transformer layers")
+    hidden_size: int = Field(description="hidden size")
+    heads: int = Field(description="attention heads")
+    kv_heads: int = Field(description="key/value heads")
+    head_dim: int = Field(description="head dimension")
+    intermediate_size: int = Field(description="MLP intermediate size")
+    vocab_size: int = Field(description="vocabulary size")
+    tied_embeddings: bool = Field(description="whether input and output embeddings are shared")
+    max_position_embeddings: int | None = Field(description="longest context, tokens")
 
 
 class GpuOut(ApiModel):
-    gpu: str
-    name: str
-    architecture: str
-    memory_gib: float
-    mem_bw_gbps: float
-    bf16_tflops: float
-    fp8_tflops: float | None
-    int8_tops: float | None
-    interconnect_gbps: float
+    gpu: str = Field(description="GPU id")
+    name: str = Field(description="product name")
+    architecture: str = Field(description="GPU architecture")
+    memory_gib: float = Field(description="memory, GiB")
+    mem_bw_gbps: float = Field(description="memory bandwidth, GB/s")
+    bf16_tflops: float = Field(description="dense BF16 TFLOPS")
+    fp8_tflops: float | None = Field(description="dense FP8 TFLOPS (none: no FP8)")
+    int8_tops: float | None = Field(description="dense INT8 TOPS (none: no INT8)")
+    interconnect_gbps: float = Field(description="GPU-to-GPU bandwidth, GB/s")
     usd_per_gpu_hour: float | None = Field(description="default price list, 1-GPU equivalent")
-    aliases: list[str]
+    aliases: list[str] = Field(description="other accepted spellings")
 
 
 class FormatOut(ApiModel):
-    format: str
-    aliases: list[str]
-    compute_type: str
-    needs: str
+    format: str = Field(description="format id")
+    aliases: list[str] = Field(description="other accepted spellings")
+    compute_type: str = Field(description="math the kernels run in")
+    needs: str = Field(description="what the GPU must support")
 
 
 class UseCaseOut(ApiModel):
-    use_case: str
-    name: str
-    kind: str
-    prefill_tokens: int
-    decode_tokens: int
-    ttft_limit_ms: float | None
-    itl_limit_ms: float | None
+    use_case: str = Field(description="use case id")
+    name: str = Field(description="name in words")
+    kind: str = Field(description="kind of workload")
+    prefill_tokens: int = Field(description="prompt tokens")
+    decode_tokens: int = Field(description="output tokens")
+    ttft_limit_ms: float | None = Field(description="TTFT limit, ms")
+    itl_limit_ms: float | None = Field(description="ITL limit, ms")
 
 
 class MeasurementPage(ApiModel):
     kind: str = Field(description="sync, async, accuracy or load_points")
     total: int = Field(description="rows matching the filters")
-    limit: int
-    offset: int
-    items: list[dict[str, Any]]
+    limit: int = Field(description="most rows in this page")
+    offset: int = Field(description="rows skipped before this page")
+    items: list[dict[str, Any]] = Field(description="the rows")
 
 
 class ImportResult(ApiModel):
-    file: str
-    source_id: int
-    duplicate: bool
-    runs: int
-    rows: int
+    file: str = Field(description="the uploaded file's name, made safe")
+    source_id: int = Field(description="catalog id of the imported file")
+    duplicate: bool = Field(description="whether the same file was already imported")
+    runs: int = Field(description="runs written")
+    rows: int = Field(description="rows written")
 
 
 class Health(ApiModel):
-    status: str
-    catalog: str | None = None
-    rows: dict[str, int] | None = None
+    status: str = Field(description="ok, ready, or why not ready")
+    catalog: str | None = Field(default=None, description="catalog file")
+    rows: dict[str, int] | None = Field(default=None, description="rows per catalog table")
 
 
 class Problem(BaseModel):

@@ -46,7 +46,10 @@ def start_server(
         **os.environ,
         "ADVISOR_CATALOG": str(catalog),
         "ADVISOR_MODEL_CACHE": str(tmp_path / "models"),
+        # `advisor serve` makes its metrics folder here, where a test can look at it.
+        "TMPDIR": str(tmp_path / "tmp"),
     }
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     env.pop("ADVISOR_IMPORT_TOKEN", None)
     if token:
         env["ADVISOR_IMPORT_TOKEN"] = token
@@ -85,6 +88,12 @@ def start_server(
 def server(built_catalog: Path, tmp_path: Path) -> Iterator[str]:
     """Two workers, imports enabled (token `tok`)."""
     yield from start_server(built_catalog, tmp_path, workers=2, token="tok")
+
+
+@pytest.fixture
+def single_server(built_catalog: Path, tmp_path: Path) -> Iterator[str]:
+    """One worker, imports enabled (token `tok`): every request meets the same event loop."""
+    yield from start_server(built_catalog, tmp_path, workers=1, token="tok")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,167 @@
+"""The advice routes: `/v1/advice` (GET and POST), `/v1/ask` and `/v1/predict`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import anyio.to_thread
+from litestar import Controller, MediaType, Response, get, post
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from advisor.service import Query, predict, validated
+from advisor.vocabulary import Mode
+from api.ask import read_question
+from api.http.body import Deferred, DeferredDTO
+from api.http.deps import ENGINE, price_list
+from api.http.problems import READ_SPEC, problems
+from api.runtime import Engine
+from api.schemas import (
+    AdviceRequest,
+    AdviceResponse,
+    AskResponse,
+    PredictBody,
+    PredictResponse,
+    PriceRow,
+)
+
+ADVICE_SPEC = {
+    200: ResponseSpec(data_container=AdviceResponse, description="the advice"),
+    **problems(422, 503),
+}
+
+
+def advice_key(query: Query, prices: list[PriceRow] | None) -> tuple[str, str, str]:
+    return "advice", query.model_dump_json(), json.dumps([p.model_dump() for p in prices or []])
+
+
+def advice_bytes(engine: Engine, query: Query, request: AdviceRequest | None = None) -> bytes:
+    """The advice document for `query`, from the answer cache when it holds it."""
+    prices = request.prices if request is not None else None
+    key = advice_key(query, prices)
+
+    def compute() -> bytes:
+        # Advice has AdviceResponse's shape (a test checks the two agree): no second validation.
+        advice = engine.current().advise(query, price_list(prices))
+        return advice.model_dump_json().encode()
+
+    return engine.cached_answer(key, compute)
+
+
+def json_response(body: bytes) -> Response[bytes]:
+    return Response(content=body, media_type=MediaType.JSON)
+
+
+class AdviceController(Controller):
+    """Every handler fits, searches or parses a body: all run in worker threads."""
+
+    path = "/v1"
+    tags = ("advice",)
+    dependencies = ENGINE
+
+    @get("/advice", responses=ADVICE_SPEC)
+    async def advice_get(
+        self,
+        engine: NamedDependency[Engine],
+        model: Annotated[
+            str, QueryParameter(description="model id, alias (8b, 70b, 405b) or HF id")
+        ],
+        use_case: FromQuery[str | None] = None,
+        prefill_tokens: FromQuery[int | None] = None,
+        decode_tokens: FromQuery[int | None] = None,
+        gpu: Annotated[
+            list[str] | None, QueryParameter(description="GPU types; repeat or comma-separate")
+        ] = None,
+        formats: Annotated[
+            list[str] | None, QueryParameter(name="format", description="formats to consider")
+        ] = None,
+        mode: Annotated[Mode, QueryParameter(description="sync or async")] = Mode.ASYNC,
+        ttft_ms: FromQuery[float | None] = None,
+        itl_ms: FromQuery[float | None] = None,
+        latency_s: FromQuery[float | None] = None,
+        min_recovery: FromQuery[float | None] = None,
+        suite: FromQuery[str | None] = None,
+        qps: FromQuery[float | None] = None,
+        max_gpus: FromQuery[int] = 16,
+    ) -> Response[bytes]:
+        """The cheapest format, GPU type and count within the targets (same as `advise --json`)."""
+        # The query parameters keep their first names (gpu, ttft_ms, ...): Query accepts them.
+        fields = {
+            "model": model,
+            "use_case": use_case,
+            "prefill_tokens": prefill_tokens,
+            "decode_tokens": decode_tokens,
+            "gpus": gpu,
+            "formats": formats,
+            "mode": mode,
+            "ttft_ms": ttft_ms,
+            "itl_ms": itl_ms,
+            "latency_s": latency_s,
+            "min_recovery": min_recovery,
+            "suite": suite,
+            "qps": qps,
+            "max_gpus": max_gpus,
+        }
+        query = validated(Query, fields)  # a URL's worth of parameters: cheap on the loop
+        # The hot path: a cached answer costs less than the hop to a worker thread.
+        cached = engine.cached_now(advice_key(query, None))
+        if cached is None:
+            cached = await anyio.to_thread.run_sync(advice_bytes, engine, query)
+        return json_response(cached)
+
+    @post(
+        "/advice",
+        sync_to_thread=True,
+        responses=ADVICE_SPEC,
+        status_code=200,
+        dto=DeferredDTO[AdviceRequest],
+        return_dto=None,
+    )
+    def advice_post(
+        self, engine: NamedDependency[Engine], data: JSONBody[Deferred[AdviceRequest]]
+    ) -> Response[bytes]:
+        """The same as GET, with the query as a JSON body and an optional price list."""
+        request = data.parse()
+        query = Query.model_validate(request.model_dump(exclude={"prices"}))
+        return json_response(advice_bytes(engine, query, request))
+
+    @get("/ask", sync_to_thread=True, responses=READ_SPEC)
+    def ask(
+        self,
+        engine: NamedDependency[Engine],
+        q: Annotated[
+            str, QueryParameter(description="a question in plain English", max_length=1000)
+        ],
+    ) -> AskResponse:
+        """Advice for a question such as "best format for RAG on A100"; says how it read it."""
+        understood, defaulted = read_question(q, engine.current().snapshot)
+        body = json.loads(advice_bytes(engine, validated(Query, understood)))
+        defaulted += [d for d in body["query"].get("defaults", []) if not d.startswith("model=")]
+        return AskResponse(
+            question=q,
+            understood=understood,
+            defaulted=defaulted,
+            advice=AdviceResponse.model_validate(body),
+        )
+
+    @post(
+        "/predict",
+        sync_to_thread=True,
+        status_code=200,
+        responses=READ_SPEC,
+        dto=DeferredDTO[PredictBody],
+        return_dto=None,
+    )
+    def predict_many(
+        self, engine: NamedDependency[Engine], data: JSONBody[Deferred[PredictBody]]
+    ) -> PredictResponse:
+        """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
+        body = data.parse()
+        results = predict(engine.current(), body.configurations, price_list(body.prices))
+        rows = [
+            {**c.model_dump(mode="json"), **r}
+            for c, r in zip(body.configurations, results, strict=True)
+        ]
+        return PredictResponse.model_validate({"predictions": rows})

@@ -1,0 +1,64 @@
+"""The one composition root of the HTTP service: `create_app(settings)`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from advisor import __version__
+from api.http.advice import AdviceController
+from api.http.catalog import CatalogController
+from api.http.imports import ImportsController
+from api.http.metrics import MetricsController, observe_engine, prometheus_config
+from api.http.operations import OperationsController
+from api.http.pages import PagesController
+from api.http.problems import problem_details_plugin
+from api.runtime import Engine
+from api.settings import Settings
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The service over `settings`' catalog; each process that serves it builds its own."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Opens the catalog and loads (or fits) the models once, off the loop.
+        engine = await anyio.to_thread.run_sync(lambda: Engine(settings, observe_engine))
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.close()
+
+    return Litestar(
+        route_handlers=[
+            AdviceController,
+            CatalogController,
+            ImportsController,
+            OperationsController,
+            MetricsController,
+            PagesController,
+        ],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        plugins=[problem_details_plugin()],
+        middleware=[prometheus_config().middleware],
+        openapi_config=OpenAPIConfig(
+            title="quant-advisor",
+            version=__version__,
+            path="/schema",
+            description="Deployment advice for quantized LLMs.",
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def app_from_environment() -> Litestar:
+    """Factory for ASGI servers and `advisor serve --workers N`: settings from ADVISOR_*."""
+    return create_app(Settings())

@@ -1,0 +1,120 @@
+"""The token-guarded imports: a GuideLLM report or an lm-eval results file into the catalog."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from litestar import Controller, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.params import KwargDefinition, MultipartBody
+
+from api.http.deps import ENGINE, require_token
+from api.http.problems import IMPORT_SPEC
+from api.runtime import Engine
+from api.schemas import ImportResult
+from catalog.importers import guidellm, lm_eval
+from catalog.importers.common import ImportOptions
+from catalog.records import Batch
+from catalog.store import ingest
+
+
+def _say(text: str) -> KwargDefinition:
+    return KwargDefinition(description=text)
+
+
+# Form fields with their descriptions for the OpenAPI document.
+File = Annotated[UploadFile, _say("the file to import")]
+ModelName = Annotated[str | None, _say("model id, alias or HF id; default: what the file names")]
+FormatName = Annotated[str | None, _say("quantization format; default: from the checkpoint name")]
+Method = Annotated[str | None, _say("quantization algorithm")]
+Replace = Annotated[bool, _say("swap the rows of an earlier import of the same file")]
+GpuName = Annotated[str | None, _say("GPU type (GuideLLM does not record it, or label gpu=)")]
+GpuCount = Annotated[int | None, _say("GPUs serving the model (or label gpu_count=)")]
+UseCase = Annotated[str | None, _say("use case id (or label use_case=)")]
+Suite = Annotated[str | None, _say("accuracy suite name")]
+
+
+@dataclass
+class GuideLLMUpload:
+    file: File
+    model: ModelName = None
+    format: FormatName = None
+    gpu: GpuName = None
+    gpus: GpuCount = None
+    use_case: UseCase = None
+    method: Method = None
+    replace: Replace = False
+
+
+@dataclass
+class LmEvalUpload:
+    file: File
+    model: ModelName = None
+    format: FormatName = None
+    suite: Suite = None
+    method: Method = None
+    replace: Replace = False
+
+
+Parser = Callable[[Path, ImportOptions], Batch]
+
+
+def import_upload(
+    engine: Engine, upload: UploadFile, parse: Parser, options: ImportOptions, replace: bool
+) -> ImportResult:
+    """Parse the upload from a private temporary file, ingest it, refit: all blocking work."""
+    name = (
+        re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename or "upload.json").name)
+        or "upload.json"
+    )
+    upload.file.seek(0)
+    content = upload.file.read()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(content)
+        batch = parse(path, options)
+    batch = batch.model_copy(
+        update={"source": batch.source.model_copy(update={"uri": f"upload:{name}"})}
+    )
+    (result,) = engine.access.write(lambda con: ingest(con, batch, replace=replace))
+    if not result.duplicate or replace:
+        engine.reload_now()
+    return ImportResult(file=name, **result.model_dump())
+
+
+class ImportsController(Controller):
+    path = "/v1/imports"
+    tags = ("imports",)
+    guards = (require_token,)
+    dependencies = ENGINE
+
+    @post("/guidellm", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
+    def import_guidellm(
+        self, engine: NamedDependency[Engine], data: MultipartBody[GuideLLMUpload]
+    ) -> ImportResult:
+        """Add a GuideLLM report (JSON or YAML) to the catalog; the advice uses it at once."""
+        options = ImportOptions(
+            model=data.model,
+            format=data.format,
+            gpu=data.gpu,
+            gpu_count=data.gpus,
+            use_case=data.use_case,
+            method=data.method,
+        )
+        return import_upload(engine, data.file, guidellm.parse_result, options, data.replace)
+
+    @post("/lm-eval", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
+    def import_lm_eval(
+        self, engine: NamedDependency[Engine], data: MultipartBody[LmEvalUpload]
+    ) -> ImportResult:
+        """Add an lm-eval results file to the catalog."""
+        options = ImportOptions(
+            model=data.model, format=data.format, suite=data.suite, method=data.method
+        )
+        return import_upload(engine, data.file, lm_eval.parse_result, options, data.replace)

@@ -1,0 +1,40 @@
+"""Liveness and readiness (the metrics are in `api.http.metrics`)."""
+
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+
+from api.http.deps import ENGINE
+from api.runtime import Engine
+from api.schemas import Health
+from catalog import queries
+
+
+class OperationsController(Controller):
+    path = "/"
+    tags = ("operations",)
+    dependencies = ENGINE
+
+    @get("/healthz", sync_to_thread=False)
+    def healthz(self) -> Health:
+        """The process is alive."""
+        # On the event loop on purpose: it answers while worker threads fit or import.
+        return Health(status="ok")
+
+    @get(
+        "/readyz",
+        sync_to_thread=True,  # may reload the fit, and opens the catalog under its lock
+        responses={503: ResponseSpec(data_container=Health, description="not ready")},
+    )
+    def readyz(self, engine: NamedDependency[Engine]) -> Response[Health]:
+        """The catalog is readable and the models are fitted."""
+        try:
+            engine.current()
+            rows = engine.access.read(queries.counts)
+        except Exception as exc:
+            return Response(Health(status=f"not ready: {exc}"), status_code=503)
+        return Response(
+            Health(status="ready", catalog=str(engine.settings.catalog_path), rows=rows)
+        )

@@ -1,0 +1,54 @@
+"""The runtime's answer cache: bounded LRU, cleared on reload, never blocking on the loop."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from api.runtime import Engine
+from api.settings import Settings
+
+
+def test_answer_cache_is_a_bounded_lru_cleared_on_reload(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+    settings = Settings(
+        catalog=catalog_file,
+        model_cache=tmp_path / "models",
+        advice_cache_size=2,
+        import_token="t",
+        reload_check_s=60,
+    )
+    engine = Engine(settings, on_change=lambda e: seen.append(e.cached_entries()))
+    try:
+        calls: list[str] = []
+
+        def answer(key: str) -> bytes:
+            return engine.cached_answer(key, lambda: calls.append(key) or key.encode())
+
+        assert [answer(k) for k in ("a", "b", "a", "c", "a", "b")] == [
+            b"a", b"b", b"a", b"c", b"a", b"b"
+        ]  # fmt: skip
+        assert calls == ["a", "b", "c", "b"]  # "b" was the least recently used when "c" came
+        assert engine.cached_entries() == 2
+        assert engine.cached_now("a") == b"a" and engine.cached_now("zzz") is None
+        engine.reload_now()
+        assert engine.cached_entries() == 0 and engine.cached_now("a") is None
+        assert seen[-1] == 0  # the hook heard of the reload
+        answer("a")
+        engine._checked = time.monotonic() - 120  # a reload check is due: not on the loop
+        assert engine.cached_now("a") is None
+    finally:
+        engine.close()
+
+
+def test_a_cache_size_of_zero_keeps_nothing(catalog_file: Path, tmp_path: Path) -> None:
+    settings = Settings(catalog=catalog_file, model_cache=tmp_path / "m", advice_cache_size=0)
+    engine = Engine(settings)
+    try:
+        assert engine.cached_answer("a", lambda: b"1") == b"1"
+        assert engine.cached_answer("a", lambda: b"2") == b"2"
+        assert engine.cached_entries() == 0
+    finally:
+        engine.close()

@@ -16,8 +16,8 @@ import csv
 import fcntl
 import hashlib
 import io
+import json
 import os
-import pickle
 import tempfile
 import threading
 import time
@@ -54,7 +54,7 @@ def load_snapshot(settings: Settings) -> Snapshot:
 
 @cache
 def code_digest() -> str:
-    """Hash of the advisor's own source: a changed model class never meets an old pickle."""
+    """Hash of the advisor's own source: coefficients of a changed model are never reused."""
     digest = hashlib.sha256(__version__.encode())
     for entry in sorted(resources.files("advisor").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".py"):
@@ -64,7 +64,7 @@ def code_digest() -> str:
 
 def cache_file(settings: Settings, snapshot: Snapshot) -> Path:
     key = f"{snapshot.digest[:20]}-{code_digest()[:12]}"
-    return settings.model_cache_path / f"advisor-{__version__}-{key}.pickle"
+    return settings.model_cache_path / f"advisor-{__version__}-{key}.json"
 
 
 def load_advisor(settings: Settings) -> Advisor:
@@ -73,21 +73,21 @@ def load_advisor(settings: Settings) -> Advisor:
 
 
 def fitted_advisor(settings: Settings, snapshot: Snapshot) -> Advisor:
-    """The advisor fitted on `snapshot`, from the on-disk cache when it holds one."""
+    """The advisor fitted on `snapshot`, from the coefficients cached on disk (JSON) when they
+    were fitted on the same content by the same code."""
     path = cache_file(settings, snapshot)
     try:
-        with path.open("rb") as f:
-            cached = pickle.load(f)  # our own file, keyed by content and code
-        if isinstance(cached, Advisor) and cached.snapshot.digest == snapshot.digest:
-            return cached
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
+        document = json.loads(path.read_text())
+        if isinstance(document, dict) and document.get("digest") == snapshot.digest:
+            return Advisor.fit(snapshot, document)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing, unreadable or from another layout: fit again
     advisor = Advisor.fit(snapshot)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(advisor, f, protocol=pickle.HIGHEST_PROTOCOL)
+        with os.fdopen(fd, "w") as f:
+            json.dump(advisor.coefficients(), f)
         os.replace(tmp, path)  # atomic: concurrent readers see the old file or the new one
     except OSError:
         pass  # a read-only cache folder only costs the fit next time

@@ -1,4 +1,5 @@
-"""The runtime's answer cache: bounded LRU, cleared on reload, never blocking on the loop."""
+"""The runtime: the answer cache (bounded LRU, cleared on reload, never blocking on the loop)
+and the fitted models cached on disk as JSON coefficients."""
 
 from __future__ import annotations
 
@@ -52,3 +53,29 @@ def test_a_cache_size_of_zero_keeps_nothing(catalog_file: Path, tmp_path: Path) 
         assert engine.cached_entries() == 0
     finally:
         engine.close()
+
+
+def test_fitted_models_are_cached_as_json_coefficients(catalog_file: Path, tmp_path: Path) -> None:
+    import json
+
+    from advisor.service import Query
+    from api.runtime import fitted_advisor, load_snapshot
+
+    settings = Settings(catalog=catalog_file, model_cache=tmp_path / "models")
+    snapshot = load_snapshot(settings)
+    fresh = fitted_advisor(settings, snapshot)
+    (cached_file,) = (tmp_path / "models").glob("*.json")
+    document = json.loads(cached_file.read_text())
+    assert document["digest"] == snapshot.digest
+    assert set(document["performance"]) >= {"sync_params", "async_coef", "sync_q", "async_q"}
+    reloaded = fitted_advisor(settings, snapshot)  # from the file: nothing fitted
+    assert reloaded is not fresh
+    query = Query(model="70b", use_case="rag", gpu_types=["a100", "h100"])
+    assert reloaded.advise(query).model_dump() == fresh.advise(query).model_dump()
+    # A file from another catalog content is never used.
+    cached_file.write_text(json.dumps({**document, "digest": "other"}))
+    assert (
+        fitted_advisor(settings, snapshot).advise(query).model_dump()
+        == fresh.advise(query).model_dump()
+    )
+    assert json.loads(cached_file.read_text())["digest"] == snapshot.digest

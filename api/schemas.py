@@ -77,6 +77,7 @@ class DescribedOption(Option):
     usd_per_million_output_tokens: float | None = Field(
         default=None, description="cost of a million output tokens, USD"
     )
+    engine: str | None = Field(default=None, description="serving engine the figures are for")
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")
 
 
@@ -175,6 +176,8 @@ class Prediction(ApiModel):
     tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
     replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
     usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
+    engine_version: str | None = Field(default=None, description="vLLM version asked for")
+    engine: str | None = Field(default=None, description="serving engine the figures are for")
     note: str | None = Field(default=None, description="why it could not be predicted")
 
 

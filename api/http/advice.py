@@ -11,6 +11,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
+from advisor.query import MAX_GPUS
 from advisor.service import Query, predict, validated
 from advisor.vocabulary import Mode
 from api.ask import read_question
@@ -84,7 +85,11 @@ class AdviceController(Controller):
         min_recovery: FromQuery[float | None] = None,
         suite: FromQuery[str | None] = None,
         qps: FromQuery[float | None] = None,
-        max_gpus: FromQuery[int] = 16,
+        max_gpus: FromQuery[int] = MAX_GPUS,
+        engine_version: Annotated[
+            str | None,
+            QueryParameter(description="vLLM version to predict for (default: the newest)"),
+        ] = None,
     ) -> Response[bytes]:
         """The cheapest format, GPU type and count within the targets (same as `advise --json`)."""
         # The query parameters keep their first names (gpu, ttft_ms, ...): Query accepts them.
@@ -103,6 +108,7 @@ class AdviceController(Controller):
             "suite": suite,
             "qps": qps,
             "max_gpus": max_gpus,
+            "engine_version": engine_version,
         }
         query = validated(Query, fields)  # a URL's worth of parameters: cheap on the loop
         # The hot path: a cached answer costs less than the hop to a worker thread.

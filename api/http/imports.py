@@ -1,4 +1,5 @@
-"""The token-guarded imports: a GuideLLM report or an lm-eval results file into the catalog."""
+"""The token-guarded imports: a GuideLLM report, an lm-eval results file or a measurements CSV
+into the catalog."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from api.http.deps import ENGINE, require_token
 from api.http.problems import IMPORT_SPEC
 from api.runtime import Engine
 from api.schemas import ImportResult
-from catalog.importers import guidellm, lm_eval
+from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
 from catalog.records import Batch
 from catalog.store import ingest
@@ -38,6 +39,9 @@ GpuName = Annotated[str | None, _say("GPU type (GuideLLM does not record it, or 
 GpuCount = Annotated[int | None, _say("GPUs serving the model (or label gpu_count=)")]
 UseCase = Annotated[str | None, _say("use case id (or label use_case=)")]
 Suite = Annotated[str | None, _say("accuracy suite name")]
+EngineVersion = Annotated[
+    str | None, _say("vLLM version the measurements were taken with, where the file does not say")
+]
 
 
 @dataclass
@@ -49,6 +53,14 @@ class GuideLLMUpload:
     gpus: GpuCount = None
     use_case: UseCase = None
     method: Method = None
+    engine_version: EngineVersion = None
+    replace: Replace = False
+
+
+@dataclass
+class MeasurementsUpload:
+    file: File
+    engine_version: EngineVersion = None
     replace: Replace = False
 
 
@@ -106,8 +118,19 @@ class ImportsController(Controller):
             gpu_count=data.gpus,
             use_case=data.use_case,
             method=data.method,
+            engine_version=data.engine_version,
         )
         return import_upload(engine, data.file, guidellm.parse_result, options, data.replace)
+
+    @post("/measurements", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
+    def import_measurements(
+        self, engine: NamedDependency[Engine], data: MultipartBody[MeasurementsUpload]
+    ) -> ImportResult:
+        """Add a measurements CSV (model, format, gpu, gpu_count, prefill_tokens,
+        decode_tokens, metric, value; optional use_case, engine, engine_version, ttft_limit_ms,
+        itl_limit_ms, source, notes) to the catalog; the advice uses it at once."""
+        options = ImportOptions(engine_version=data.engine_version)
+        return import_upload(engine, data.file, measurements.parse_result, options, data.replace)
 
     @post("/lm-eval", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
     def import_lm_eval(

@@ -430,3 +430,40 @@ def test_charts_of_an_empty_document(client: TestClient) -> None:
     for name in ("advice", "recovery"):
         response = client.post(f"/v1/charts/{name}.svg", json=empty)
         assert response.status_code == 200 and response.text.startswith("<svg")
+
+
+def test_measurements_csv_over_http_changes_the_next_answer(client: TestClient) -> None:
+    ask = {
+        "configurations": [
+            {
+                "model": "8b",
+                "format": "fp8",
+                "gpu": "l40s",
+                "gpu_count": 1,
+                "prefill_tokens": 1024,
+                "decode_tokens": 128,
+                "engine_version": "0.8.5",
+            }
+        ]
+    }
+    before = client.post("/v1/predict", json=ask).json()["predictions"][0]
+    assert before["label"] == "extrapolated"
+    table = fixture("measurements", "published-table.csv").read_bytes()
+    files = {"file": ("published-table.csv", table)}
+    problem(client.post("/v1/imports/measurements", files=files), 401)
+    response = client.post(
+        "/v1/imports/measurements", files=files, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert response.status_code == 201, response.text
+    after = client.post("/v1/predict", json=ask).json()["predictions"][0]
+    assert after["label"] == "measured" and after["latency_s"] == pytest.approx(1.3)
+    assert after["engine"] == "vllm 0.8.5"
+    bad = problem(
+        client.post(
+            "/v1/imports/measurements",
+            files={"file": ("bad.csv", b"model,format\n8b,fp8\n")},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ),
+        422,
+    )
+    assert "column" in bad["detail"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -92,7 +92,10 @@ def option_row(option: Any, sync: bool) -> list[str]:
     ]
 
 
-def print_advice(console: Console, advice: Any) -> None:
+def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None = None) -> None:
+    """The answer for people. `hints` (rejection reason -> what to do) come from the caller:
+    only it knows its own flags."""
+    hints = hints or {}
     query = advice.query
     sync = query["mode"] == "sync"
     title = (
@@ -100,9 +103,9 @@ def print_advice(console: Console, advice: Any) -> None:
         f" | {query['mode']}"
     )
     limits = [
-        f"TTFT < {query['ttft_ms']:g} ms" if query.get("ttft_ms") else "",
-        f"ITL < {query['itl_ms']:.4g} ms" if query.get("itl_ms") else "",
-        f"latency < {query['latency_s']:g} s" if query.get("latency_s") else "",
+        f"TTFT < {query['ttft_limit_ms']:g} ms" if query.get("ttft_limit_ms") else "",
+        f"ITL < {query['itl_limit_ms']:.4g} ms" if query.get("itl_limit_ms") else "",
+        f"latency < {query['latency_limit_s']:g} s" if query.get("latency_limit_s") else "",
         f"recovery >= {query['min_recovery_pct']:g}% ({query['suite']})"
         if query.get("min_recovery_pct")
         else "",
@@ -148,9 +151,9 @@ def print_advice(console: Console, advice: Any) -> None:
         for column in ["format", "GPUs", "USD/query", "why"]:
             table.add_column(column, overflow="fold")
         for r in shown:
-            table.add_row(
-                r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), r.detail
-            )
+            hint = hints.get(r.reason)
+            detail = f"{r.detail}; {hint}" if hint else r.detail
+            table.add_row(r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), detail)
         console.print(table)
     blocked: dict[str, int] = {}
     for r in advice.rejected:
@@ -166,3 +169,9 @@ def print_advice(console: Console, advice: Any) -> None:
         console.print(
             f"[dim]Not evaluated: {', '.join(parts)} (details in --json).[/]", highlight=False
         )
+        for reason in sorted(blocked):
+            if reason in hints:
+                console.print(
+                    f"[dim]For those that {words.get(reason, reason)}: {hints[reason]}.[/]",
+                    highlight=False,
+                )

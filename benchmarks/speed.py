@@ -49,7 +49,7 @@ def main() -> None:
         )
 
         from advisor.service import PredictRequest, Query, predict
-        from api.engine import load_advisor
+        from api.runtime import load_advisor
         from api.settings import Settings
 
         advisor = load_advisor(

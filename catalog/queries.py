@@ -238,3 +238,11 @@ def profiled(
         )
     row = found.fetchone()
     return bool(row and row[0])
+
+
+def use_case_tokens(con: Connection) -> dict[str, tuple[int, int]]:
+    """(prefill, decode) tokens of every use case, by use case id."""
+    return {
+        str(use_case): (int(prefill), int(decode))
+        for use_case, prefill, decode in con.execute(sql("use_case_tokens")).fetchall()
+    }

@@ -11,12 +11,13 @@ import math
 
 from pydantic import Field
 
+from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
 from advisor.vocabulary import Frozen
 
 
 class Limits(Frozen):
-    ttft_ms: float | None = Field(default=1000.0, gt=0, description="tail TTFT limit")
-    itl_ms: float | None = Field(default=100.0, gt=0, description="tail ITL limit")
+    ttft_ms: float | None = Field(default=STUDY_TTFT_LIMIT_MS, gt=0, description="tail TTFT limit")
+    itl_ms: float | None = Field(default=STUDY_ITL_LIMIT_MS, gt=0, description="tail ITL limit")
     percentile: float = Field(default=99.0, gt=0, lt=100, description="which tail, e.g. 99")
     max_error_rate: float = Field(default=0.0, ge=0, le=1, description="errored / total allowed")
     min_sustained: float = Field(

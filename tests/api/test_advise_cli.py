@@ -312,3 +312,48 @@ def test_no_stale_fit_after_an_import(
     ]["mean"]
     assert after["label"] == "measured" and after["latency_s"] == pytest.approx(mean)
     assert len(list((tmp_path / "models").glob("*.pickle"))) == 2
+
+
+def test_advise_tells_people_how_to_price_an_unpriced_gpu(
+    runner: CliRunner, catalog_file: Path, tmp_path: Path
+) -> None:
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("h100: 2.50\n")
+    args = ["--model", "8b", "--gpu", "a100,h100", "--prices", str(prices)]
+    people = run_advise(runner, catalog_file, *args)
+    assert people.exit_code == 0, people.output
+    assert "have no price" in people.output
+    assert "pass --prices FILE with a price for it" in people.output
+    # The core's words name no flag: programs get them as they are.
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
+    details = [r["detail"] for r in doc["rejected"] if r["reason"] == "no_price"]
+    assert details and not any("--prices" in d for d in details)
+
+
+def test_advise_error_names_the_flag_word_of_a_renamed_limit(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    result = run_advise(runner, catalog_file, "--model", "8b", "--mode", "sync", "--latency-s", "0")
+    assert result.exit_code == 1
+    assert "latency_s: input should be greater than 0" in result.output
+
+
+def test_the_renderer_reads_the_new_limit_names(runner: CliRunner, catalog_file: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from advisor.service import Query
+    from api.runtime import load_advisor
+    from api.render import print_advice
+    from api.settings import Settings
+
+    advice = load_advisor(Settings(catalog=catalog_file)).advise(
+        Query(model="8b", ttft_limit_ms=750, itl_limit_ms=60)
+    )
+    old = {"gpus", "ttft_ms", "itl_ms", "latency_s"}
+    query = {k: v for k, v in advice.query.items() if k not in old}
+    console = Console(file=io.StringIO(), width=200)
+    print_advice(console, advice.model_copy(update={"query": query}))
+    first = console.file.getvalue().splitlines()[0]
+    assert "TTFT < 750 ms" in first and "ITL < 60 ms" in first

@@ -180,3 +180,36 @@ def test_advise_unknown_model_lists_accepted_and_closest(catalog_file: Path) -> 
     assert result.exit_code == 1
     assert "unknown model '406b' (did you mean 'llama-3.1-405b-instruct'?)" in result.output
     assert "accepted: llama-3.1-405b-instruct, llama-3.1-70b-instruct" in result.output
+
+
+def test_profile_perf_refuses_an_unknown_use_case_before_serving(run, tmp_path: Path) -> None:
+    result = run(
+        "profile",
+        "perf",
+        "--checkpoint",
+        str(tmp_path / "no-such-checkpoint"),
+        "--model",
+        "8b",
+        "--format",
+        "bf16",
+        "--gpu",
+        "l4",
+        "--work-dir",
+        str(tmp_path / "runs"),
+        "--use-case",
+        "chat",
+    )
+    assert result.exit_code == 1
+    assert "unknown use case 'chat'; accepted: code_completion" in result.output
+    assert not (tmp_path / "runs").exists()  # no server was started
+
+
+def test_profile_run_dry_run_uses_the_tools_folder(catalog_file: Path, tmp_path: Path) -> None:
+    plan = Path(__file__).resolve().parents[2] / "examples" / "tiny-cpu-plan.yaml"
+    result = CliRunner(env={"ADVISOR_TOOLS_DIR": str(tmp_path / "tools")}).invoke(
+        cli, ["--catalog", str(catalog_file), "profile", "run", str(plan), "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines and all(line.startswith(str(tmp_path / "tools")) for line in lines)
+    assert sum("quantize_llmcompressor.py" in line for line in lines) == 1

@@ -1,0 +1,359 @@
+"""`advise`, `advisor predict` and `advisor fidelity`: the answers of the fitted models, for
+people (tables) and programs (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import click
+
+from advisor.errors import AdvisorError, InvalidInputError
+from advisor.query import (
+    DEFAULT_MIN_RECOVERY_PCT,
+    DEFAULT_SUITE,
+    DEFAULT_USE_CASE,
+    MAX_GPUS,
+    STUDY_ITL_LIMIT_MS,
+    STUDY_TTFT_LIMIT_MS,
+)
+from advisor.service import PredictRequest, Query, predict, validated
+from api.cli.shell import CONTEXT_SETTINGS, catalog_option, fail, message_of, out, settings_from
+from api.runtime import load_advisor, load_snapshot, read_prices
+from api.render import print_advice, print_csv, print_json, print_table
+from api.settings import Settings
+from catalog.model_config import local_models
+
+# What the command line can tell a person to do about a rejection (the core names no flags).
+HINTS = {"no_price": "pass --prices FILE with a price for it"}
+# The limits' flags keep their short names; an error names the value as its flag spells it.
+FLAG_WORDS = {
+    "gpu_types": "gpus",
+    "ttft_limit_ms": "ttft_ms",
+    "itl_limit_ms": "itl_ms",
+    "latency_limit_s": "latency_s",
+}
+
+
+def query_of(fields: dict[str, Any]) -> Query:
+    """The query the flags ask, or an error naming the flag's word for the bad value."""
+    try:
+        query: Query = validated(Query, fields)
+    except InvalidInputError as exc:
+        field, sep, rest = str(exc).partition(": ")
+        if sep and field in FLAG_WORDS:
+            raise InvalidInputError(f"{FLAG_WORDS[field]}: {rest}") from exc
+        raise
+    return query
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--model", required=True, help="Model id, alias (8b, 70b, 405b), HF id, or config.json."
+)
+@click.option(
+    "--use-case", help=f"A use case of the study, e.g. rag (default: {DEFAULT_USE_CASE})."
+)
+@click.option("--prefill", type=int, help="Prompt tokens (with --decode, instead of --use-case).")
+@click.option("--decode", type=int, help="Output tokens.")
+@click.option(
+    "--gpu",
+    "gpu_types",
+    multiple=True,
+    help="GPU types, comma-separated or repeated (default: every GPU with a price).",
+)
+@click.option("--format", "formats", multiple=True, help="Formats to consider (default: all).")
+@click.option(
+    "--mode",
+    type=click.Choice(["sync", "async"]),
+    default="async",
+    show_default=True,
+    help="sync: one request at a time; async: continuous batching.",
+)
+@click.option(
+    "--ttft-ms",
+    "ttft_limit_ms",
+    type=float,
+    help=f"TTFT limit (async default: {STUDY_TTFT_LIMIT_MS:g}, the study's).",
+)
+@click.option(
+    "--itl-ms",
+    "itl_limit_ms",
+    type=float,
+    help=f"ITL limit (async default: {STUDY_ITL_LIMIT_MS:g}, the study's).",
+)
+@click.option("--latency-s", "latency_limit_s", type=float, help="End-to-end latency limit.")
+@click.option(
+    "--min-recovery",
+    type=float,
+    help=f"Accuracy floor, % of BF16 (default: {DEFAULT_MIN_RECOVERY_PCT:g} on {DEFAULT_SUITE}; "
+    "0 turns it off).",
+)
+@click.option(
+    "--suite",
+    help="Suite or task of the floor: leaderboard_v1, leaderboard_v2, "
+    "real_world, or a task such as mmlu or arena_hard.",
+)
+@click.option("--qps", type=float, help="Target load: size the fleet and price it per hour.")
+@click.option(
+    "--max-gpus", type=int, default=MAX_GPUS, show_default=True, help="Most GPUs per deployment."
+)
+@click.option(
+    "--prices",
+    "prices_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Price list (CSV or YAML of USD per GPU-hour) instead of the default.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the answer as report.html (self-contained, opens offline) or "
+    "its cost chart as .svg or .png.",
+)
+@catalog_option
+@click.pass_context
+def advise(
+    ctx: click.Context,
+    model: str,
+    use_case: str | None,
+    prefill: int | None,
+    decode: int | None,
+    gpu_types: tuple[str, ...],
+    formats: tuple[str, ...],
+    mode: str,
+    ttft_limit_ms: float | None,
+    itl_limit_ms: float | None,
+    latency_limit_s: float | None,
+    min_recovery: float | None,
+    suite: str | None,
+    qps: float | None,
+    max_gpus: int,
+    prices_file: Path | None,
+    as_json: bool,
+    report_path: Path | None,
+    catalog_path: Path | None,
+) -> None:
+    """The cheapest format, GPU type and GPU count that serve MODEL within the targets.
+
+    Ranks by USD per query (with --qps: by the fleet's USD per hour), says why every cheaper
+    option was ruled out, and prints the vLLM command for the winner and the GuideLLM command
+    that would confirm it.
+    """
+    # `advise` runs alone or as `advisor advise`; its own --catalog wins over the group's.
+    inherited = isinstance(ctx.obj, Settings) and not catalog_path
+    settings = ctx.obj if inherited else settings_from(catalog_path)
+    try:
+        query = query_of(
+            {
+                "model": model,
+                "use_case": use_case,
+                "prefill_tokens": prefill,
+                "decode_tokens": decode,
+                "gpu_types": gpu_types,
+                "formats": formats,
+                "mode": mode,
+                "ttft_limit_ms": ttft_limit_ms,
+                "itl_limit_ms": itl_limit_ms,
+                "latency_limit_s": latency_limit_s,
+                "min_recovery": min_recovery,
+                "suite": suite,
+                "qps": qps,
+                "max_gpus": max_gpus,
+            }
+        )
+        prices = read_prices(prices_file) if prices_file else None
+        advice = load_advisor(settings).advise(query, prices, local_models(model))
+        if report_path is not None:
+            from api.report import write_report
+
+            write_report(advice.model_dump(mode="json"), report_path)
+    except AdvisorError as exc:
+        # Standalone, no group maps the error: this command does it itself.
+        fail(message_of(exc))
+    if as_json:
+        print_json(advice.model_dump(mode="json"))
+    else:
+        print_advice(out, advice, HINTS)
+
+
+@click.command("predict")
+@click.option("--model", help="Model id, alias, HF id, or config.json.")
+@click.option("--format", "fmt", help="bf16, fp8, int8 or int4.")
+@click.option("--gpu", help="GPU type.")
+@click.option("--gpus", "gpu_count", type=int, help="GPU count.")
+@click.option("--prefill", type=int, help="Prompt tokens.")
+@click.option("--decode", type=int, help="Output tokens.")
+@click.option("--mode", type=click.Choice(["sync", "async"]), default="sync", show_default=True)
+@click.option(
+    "--ttft-ms",
+    "ttft_limit_ms",
+    type=float,
+    default=STUDY_TTFT_LIMIT_MS,
+    show_default=True,
+    help="Async TTFT limit.",
+)
+@click.option(
+    "--itl-ms",
+    "itl_limit_ms",
+    type=float,
+    default=STUDY_ITL_LIMIT_MS,
+    show_default=True,
+    help="Async ITL limit.",
+)
+@click.option(
+    "--input",
+    "input_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV of many configurations: model, format, gpu, gpu_count, prefill_tokens, "
+    "decode_tokens, mode (optional: ttft_limit_ms, itl_limit_ms).",
+)
+@click.option(
+    "--output",
+    "output_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the predictions as CSV (default: standard output).",
+)
+@click.option(
+    "--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
+@click.pass_context
+def predict_cmd(
+    ctx: click.Context,
+    model: str | None,
+    fmt: str | None,
+    gpu: str | None,
+    gpu_count: int | None,
+    prefill: int | None,
+    decode: int | None,
+    mode: str,
+    ttft_limit_ms: float,
+    itl_limit_ms: float,
+    input_file: Path | None,
+    output_file: Path | None,
+    prices_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Predict TTFT, ITL, latency, max QPS and cost for one configuration or a CSV of many."""
+    if input_file is not None:
+        rows = read_rows(input_file)
+    else:
+        missing = [
+            flag
+            for flag, value in (
+                ("--model", model),
+                ("--format", fmt),
+                ("--gpu", gpu),
+                ("--gpus", gpu_count),
+                ("--prefill", prefill),
+                ("--decode", decode),
+            )
+            if value is None
+        ]
+        if missing:
+            raise InvalidInputError(f"give {', '.join(missing)} (or --input FILE for many)")
+        rows = [
+            {
+                "model": model,
+                "format": fmt,
+                "gpu": gpu,
+                "gpu_count": gpu_count,
+                "prefill_tokens": prefill,
+                "decode_tokens": decode,
+                "mode": mode,
+                "ttft_limit_ms": ttft_limit_ms,
+                "itl_limit_ms": itl_limit_ms,
+            }
+        ]
+    requests = []
+    for number, row in enumerate(rows, start=1):
+        try:
+            requests.append(validated(PredictRequest, row))
+        except InvalidInputError as exc:
+            where = f"{input_file} row {number}: " if input_file else ""
+            raise InvalidInputError(f"{where}{exc}") from exc
+    prices = read_prices(prices_file) if prices_file else None
+    models = local_models(*(r.model for r in requests))
+    predictions = predict(load_advisor(ctx.obj), requests, prices, models)
+    records = [{**row, **p} for row, p in zip(rows, predictions, strict=True)]
+    columns = list(records[0]) if records else []
+    if output_file is not None:
+        with output_file.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(records)
+        click.echo(f"wrote {len(records)} predictions to {output_file}")
+    elif as_json:
+        print_json(records[0] if input_file is None else records)
+    elif input_file is not None:
+        print_csv(columns, [list(r.values()) for r in records])
+    else:
+        print_table(out, ["quantity", "value"], list(records[0].items()))
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The configurations of a CSV file; empty cells are missing values, mode defaults to sync."""
+    with path.open(newline="") as f:
+        raw = list(csv.DictReader(f))
+    rows: list[dict[str, Any]] = [
+        {k: (v if v not in ("", None) else None) for k, v in r.items() if k} for r in raw
+    ]
+    for row in rows:
+        row["mode"] = row.get("mode") or "sync"
+    return rows
+
+
+FIDELITY_KEYS = (
+    "sync_short_use_case_out",
+    "sync_long_use_case_out",
+    "sync_config_out",
+    "async_use_case_out",
+)
+
+
+@click.command("fidelity")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Held-out error of the performance models next to a naive roofline, and how often the
+    predicted best format per (model, GPU, use case) is the measured best."""
+    from advisor.fidelity import fidelity  # fits many models: scikit-learn loads only here
+
+    document = fidelity(load_snapshot(ctx.obj))
+    if as_json:
+        print_json(document)
+        return
+    rows = []
+    for key in FIDELITY_KEYS:
+        fitted, naive = document[key], document["baseline"][key]
+        rows.append(
+            [
+                key,
+                fitted["median_ape_pct"],
+                fitted["p90_ape_pct"],
+                naive["median_ape_pct"],
+                naive["p90_ape_pct"],
+                fitted["n"],
+            ]
+        )
+    rows.append(
+        [
+            "decision_agreement_pct",
+            document["decision_agreement_pct"],
+            None,
+            document["baseline"]["decision_agreement_pct"],
+            None,
+            sum(total for _, total in document["decision_groups"].values()),
+        ]
+    )
+    print_table(
+        out,
+        ["held-out", "median APE %", "p90 APE %", "roofline median %", "roofline p90 %", "n"],
+        rows,
+        "Fidelity (grouped cross-validation)",
+    )
+    for note in document["notes"].values():
+        out.print(f"[dim]{note}[/]", highlight=False)

@@ -1,0 +1,206 @@
+"""`advisor catalog ...`: where the catalog is, what it covers, read-only SQL, imports of real
+tool output, user models, and Parquet export."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from advisor.architecture import architecture_from_config
+from advisor.errors import InvalidInputError
+from api.cli.shell import opened, out
+from api.render import as_records, print_csv, print_json, print_table
+from catalog import queries
+from catalog.db import Connection
+from catalog.importers import guidellm, lm_eval
+from catalog.importers.common import ImportOptions
+from catalog.model_config import load_config
+from catalog.records import Batch
+from catalog.store import Names, ingest
+
+
+@click.group("catalog")
+def catalog_group() -> None:
+    """Query and feed the measurement catalog (DuckDB)."""
+
+
+@catalog_group.command("path")
+@click.pass_context
+def catalog_path_cmd(ctx: click.Context) -> None:
+    """Print the catalog file's path (building it if it does not exist)."""
+    with opened(ctx, read_only=True):
+        pass
+    click.echo(ctx.obj.catalog_path)
+
+
+@catalog_group.command("info")
+@click.option("--model", help="Only this model (id, alias or HF id).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document instead of tables.")
+@click.pass_context
+def catalog_info(ctx: click.Context, model: str | None, as_json: bool) -> None:
+    """Coverage: which models x formats x GPUs are measured, and row counts."""
+    with opened(ctx, read_only=True) as con:
+        show_coverage(con, model, as_json)
+
+
+def show_coverage(con: Connection, model: str | None, as_json: bool) -> None:
+    if model is not None:
+        model = Names(con).resolve("model", model)
+    info = queries.coverage(con, model)
+    perf_cols, perf_rows = info["performance"]
+    acc_cols, acc_rows = info["accuracy"]
+    if as_json:
+        print_json(
+            {
+                "model": model,
+                "counts": info["counts"],
+                "performance": as_records(perf_cols, perf_rows),
+                "accuracy": as_records(acc_cols, acc_rows),
+            }
+        )
+        return
+    if model is None:
+        print_table(out, ["what", "rows"], list(info["counts"].items()), "Catalog")
+    print_table(out, perf_cols, perf_rows, "Performance cells (model x format x GPU x count)")
+    print_table(out, acc_cols, acc_rows, "Accuracy scores (model x format)")
+
+
+@catalog_group.command("sql")
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of row objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.pass_context
+def catalog_sql(ctx: click.Context, query: str, as_json: bool, as_csv: bool) -> None:
+    """Run a read-only SQL query, e.g. "SELECT * FROM sync_latency"."""
+    if as_json and as_csv:
+        raise InvalidInputError("choose one of --json and --csv")
+    with opened(ctx, read_only=True) as con:
+        columns, rows = queries.read_only_query(con, query)
+    if as_json:
+        print_json(as_records(columns, rows))
+    elif as_csv:
+        print_csv(columns, rows)
+    else:
+        print_table(out, columns, rows)
+
+
+@catalog_group.group("import")
+def import_group() -> None:
+    """Add real tool output (GuideLLM reports, lm-eval results) to the catalog."""
+
+
+def run_import(
+    ctx: click.Context,
+    parse: Callable[[Path, ImportOptions], Batch],
+    files: tuple[Path, ...],
+    options: ImportOptions,
+    replace: bool,
+) -> None:
+    # Parse every file before writing: one bad file and nothing is imported.
+    batches = [parse(path, options) for path in files]
+    with opened(ctx, read_only=False) as con:
+        results = ingest(con, *batches, replace=replace)
+    for path, result in zip(files, results, strict=True):
+        if result.duplicate:
+            click.echo(f"{path}: already in the catalog (source {result.source_id}); skipped")
+        else:
+            click.echo(
+                f"{path}: imported {result.rows} rows in {result.runs} run(s) "
+                f"(source {result.source_id})"
+            )
+
+
+files_argument = click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+replace_option = click.option(
+    "--replace", is_flag=True, help="Replace rows of a file imported before instead of skipping."
+)
+model_option = click.option("--model", help="Model id, alias or HF id (default: from the file).")
+format_option = click.option(
+    "--format", "fmt", help="bf16, fp8, int8 or int4 (default: from the model name)."
+)
+method_option = click.option("--method", help="Quantization algorithm, e.g. gptq or awq.")
+
+
+@import_group.command("guidellm")
+@files_argument
+@model_option
+@format_option
+@click.option("--gpu", help="GPU type, e.g. h100 (default: the report's `gpu` label).")
+@click.option("--gpus", "gpu_count", type=click.IntRange(min=1), help="GPU count.")
+@click.option("--use-case", help="Use case id, e.g. rag (default: the report's label).")
+@method_option
+@replace_option
+@click.pass_context
+def import_guidellm(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    model: str | None,
+    fmt: str | None,
+    gpu: str | None,
+    gpu_count: int | None,
+    use_case: str | None,
+    method: str | None,
+    replace: bool,
+) -> None:
+    """Import GuideLLM reports (JSON or YAML; GuideLLM 0.4 to 0.8)."""
+    options = ImportOptions(
+        model=model, format=fmt, gpu=gpu, gpu_count=gpu_count, use_case=use_case, method=method
+    )
+    run_import(ctx, guidellm.parse_result, files, options, replace)
+
+
+@import_group.command("lm-eval")
+@files_argument
+@model_option
+@format_option
+@click.option("--suite", help="Suite name for the scores (default: the lm-eval group).")
+@method_option
+@replace_option
+@click.pass_context
+def import_lm_eval(
+    ctx: click.Context,
+    files: tuple[Path, ...],
+    model: str | None,
+    fmt: str | None,
+    suite: str | None,
+    method: str | None,
+    replace: bool,
+) -> None:
+    """Import lm-eval results files (lm-eval 0.4)."""
+    options = ImportOptions(model=model, format=fmt, suite=suite, method=method)
+    run_import(ctx, lm_eval.parse_result, files, options, replace)
+
+
+@catalog_group.command("add-model")
+@click.argument("config", type=click.Path(exists=True, path_type=Path))
+@click.option("--name", help="Model id (default: the model folder's name, lower-case).")
+@click.option("--hf-id", help="Hugging Face id, accepted as an alias.")
+@click.pass_context
+def add_model(ctx: click.Context, config: Path, name: str | None, hf_id: str | None) -> None:
+    """Add a model from a Hugging Face config.json (a file or a model folder)."""
+    arch = architecture_from_config(load_config(config), str(config))
+    folder = config if config.is_dir() else config.resolve().parent
+    model = (name or folder.name).strip().lower()
+    if not model:
+        raise InvalidInputError("cannot derive a model name from the path; pass --name")
+    with opened(ctx, read_only=False) as con:
+        queries.add_model(con, model, arch, hf_id, str(config.resolve()))
+    click.echo(
+        f"added {model}: {arch.architecture}, {arch.params_b:g}B parameters, {arch.layers} layers, "
+        f"hidden {arch.hidden_size}, {arch.heads} heads / {arch.kv_heads} KV heads"
+    )
+
+
+@catalog_group.command("export")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def catalog_export(ctx: click.Context, directory: Path) -> None:
+    """Write the public views and reference tables as Parquet files into DIRECTORY."""
+    with opened(ctx, read_only=True) as con:
+        written = queries.export(con, directory)
+    for path in written:
+        click.echo(path)

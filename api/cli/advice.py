@@ -20,8 +20,8 @@ from advisor.query import (
 )
 from advisor.service import PredictRequest, Query, predict, validated
 from api.cli.shell import CONTEXT_SETTINGS, catalog_option, fail, message_of, out, settings_from
-from api.runtime import load_advisor, load_snapshot, read_prices
 from api.render import print_advice, print_csv, print_json, print_table
+from api.runtime import load_advisor, load_snapshot, read_prices
 from api.settings import Settings
 from catalog.model_config import local_models
 

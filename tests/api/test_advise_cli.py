@@ -311,7 +311,7 @@ def test_no_stale_fit_after_an_import(
         "successful"
     ]["mean"]
     assert after["label"] == "measured" and after["latency_s"] == pytest.approx(mean)
-    assert len(list((tmp_path / "models").glob("*.pickle"))) == 2
+    assert len(list((tmp_path / "models").glob("*.json"))) == 2
 
 
 def test_advise_tells_people_how_to_price_an_unpriced_gpu(
@@ -344,8 +344,8 @@ def test_the_renderer_reads_the_new_limit_names(runner: CliRunner, catalog_file:
     from rich.console import Console
 
     from advisor.service import Query
-    from api.runtime import load_advisor
     from api.render import print_advice
+    from api.runtime import load_advisor
     from api.settings import Settings
 
     advice = load_advisor(Settings(catalog=catalog_file)).advise(

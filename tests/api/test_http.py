@@ -197,6 +197,10 @@ def test_catalog_listings(client: TestClient) -> None:
         "llama-3.1-8b-instruct",
         "llama-3.1-70b-instruct",
         "llama-3.1-405b-instruct",
+        "deepseek-r1-distill-llama-8b",
+        "deepseek-r1-distill-llama-70b",
+        "granite-3.1-2b-instruct",
+        "granite-3.1-8b-instruct",
     }
     gpus = {g["gpu"]: g for g in client.get("/v1/gpus").json()}
     assert (
@@ -210,7 +214,7 @@ def test_catalog_listings(client: TestClient) -> None:
         "int8",
         "int4",
     ]
-    assert len(client.get("/v1/use-cases").json()) == 8
+    assert len(client.get("/v1/use-cases").json()) == 9  # the study's 8 and the cards' large_rag
 
 
 def test_measurements_filter_and_paginate(client: TestClient) -> None:
@@ -330,7 +334,7 @@ def test_body_over_the_limit_is_413(catalog_file: Path, tmp_path: Path) -> None:
 def test_health_ready_metrics_and_schema(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["rows"]["sync_latency rows"] == 108
+    assert ready["status"] == "ready" and ready["rows"]["sync_latency rows"] == 108 + 291
     # Counters live in the process, not the app: count what this request adds.
     route = {"method": "GET", "path": "/v1/advice", "status_code": "200"}
     before = client.get("/metrics").text
@@ -343,7 +347,7 @@ def test_health_ready_metrics_and_schema(client: TestClient) -> None:
         le - sample(before, "advisor_http_request_duration_seconds_bucket", le="+Inf", **route) == 1
     )
     assert sample(text, "advisor_fit_seconds") > 0
-    assert sample(text, "advisor_catalog_rows", kind="sync") == 108
+    assert sample(text, "advisor_catalog_rows", kind="sync") == 108 + 291
     schema = client.get("/schema/openapi.json").json()
     for path in (
         "/v1/advice",

@@ -136,7 +136,7 @@ def test_quantize_without_the_tool_names_the_install_script(tmp_path: Path) -> N
 def test_use_case_tokens_come_from_the_catalog(ro: duckdb.DuckDBPyConnection) -> None:
     cases = queries.use_case_tokens(ro)
     assert cases["rag"] == (1024, 128) and cases["large_summarization"] == (4096, 512)
-    assert len(cases) == 8
+    assert cases["large_rag"] == (10240, 1536) and len(cases) == 9
 
 
 def test_a_plan_bound_to_the_catalog_resolves_its_use_cases_there(

@@ -14,7 +14,7 @@ from api.cli.shell import opened, out
 from api.render import as_records, print_csv, print_json, print_table
 from catalog import queries
 from catalog.db import Connection
-from catalog.importers import guidellm, lm_eval
+from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
 from catalog.model_config import load_config
 from catalog.records import Batch
@@ -88,7 +88,8 @@ def catalog_sql(ctx: click.Context, query: str, as_json: bool, as_csv: bool) -> 
 
 @catalog_group.group("import")
 def import_group() -> None:
-    """Add real tool output (GuideLLM reports, lm-eval results) to the catalog."""
+    """Add real tool output (GuideLLM reports, lm-eval results) and published measurements to
+    the catalog."""
 
 
 def run_import(
@@ -123,6 +124,10 @@ format_option = click.option(
     "--format", "fmt", help="bf16, fp8, int8 or int4 (default: from the model name)."
 )
 method_option = click.option("--method", help="Quantization algorithm, e.g. gptq or awq.")
+engine_version_option = click.option(
+    "--engine-version",
+    help="vLLM version the measurements were taken with (default: what the file records).",
+)
 
 
 @import_group.command("guidellm")
@@ -133,6 +138,7 @@ method_option = click.option("--method", help="Quantization algorithm, e.g. gptq
 @click.option("--gpus", "gpu_count", type=click.IntRange(min=1), help="GPU count.")
 @click.option("--use-case", help="Use case id, e.g. rag (default: the report's label).")
 @method_option
+@engine_version_option
 @replace_option
 @click.pass_context
 def import_guidellm(
@@ -144,13 +150,40 @@ def import_guidellm(
     gpu_count: int | None,
     use_case: str | None,
     method: str | None,
+    engine_version: str | None,
     replace: bool,
 ) -> None:
     """Import GuideLLM reports (JSON or YAML; GuideLLM 0.4 to 0.8)."""
     options = ImportOptions(
-        model=model, format=fmt, gpu=gpu, gpu_count=gpu_count, use_case=use_case, method=method
+        model=model,
+        format=fmt,
+        gpu=gpu,
+        gpu_count=gpu_count,
+        use_case=use_case,
+        method=method,
+        engine_version=engine_version,
     )
     run_import(ctx, guidellm.parse_result, files, options, replace)
+
+
+@import_group.command("measurements")
+@files_argument
+@engine_version_option
+@replace_option
+@click.pass_context
+def import_measurements(
+    ctx: click.Context, files: tuple[Path, ...], engine_version: str | None, replace: bool
+) -> None:
+    """Import published tables or spreadsheets as CSV, one measured number a row.
+
+    Required columns: model, format, gpu, gpu_count, prefill_tokens, decode_tokens, metric,
+    value. Optional: use_case, engine, engine_version, ttft_limit_ms, itl_limit_ms, source,
+    notes. metric: latency_s (synchronous, end to end), ttft_ms or itl_ms (synchronous), or
+    max_qps (with its limits; empty limits: unconstrained). The model must be in the catalog
+    (`advisor catalog add-model`).
+    """
+    options = ImportOptions(engine_version=engine_version)
+    run_import(ctx, measurements.parse_result, files, options, replace)
 
 
 @import_group.command("lm-eval")

@@ -228,3 +228,40 @@ def test_profile_run_dry_run_uses_the_tools_folder(catalog_file: Path, tmp_path:
     lines = result.output.splitlines()
     assert lines and all(line.startswith(str(tmp_path / "tools")) for line in lines)
     assert sum("quantize_llmcompressor.py" in line for line in lines) == 1
+
+
+def test_import_measurements_from_the_command_line(run, tmp_path: Path) -> None:
+    table = fixture("measurements", "published-table.csv")
+    before = json.loads(
+        run("catalog", "sql", "select count(*) as n from sync_latency", "--json").output
+    )
+    for bad, words in (
+        ("model,format\n8b,fp8\n", "column"),
+        (table.read_text().replace("llama-3.1-8b-instruct,bf16", "llama-9b,bf16", 1), "add-model"),
+        (table.read_text().replace("latency_s,2.1", "latency_ms,2.1", 1), "metric"),
+        (table.read_text().replace("latency_s,2.1", "latency_s,-2.1", 1), "value"),
+    ):
+        path = tmp_path / "bad.csv"
+        path.write_text(bad)
+        refused = run("catalog", "import", "measurements", str(path))
+        assert refused.exit_code == 1 and words in refused.output, refused.output
+        assert "Traceback" not in refused.output and len(refused.output.strip().splitlines()) == 1
+        unchanged = run("catalog", "sql", "select count(*) as n from sync_latency", "--json")
+        assert json.loads(unchanged.output) == before
+    imported = run("catalog", "import", "measurements", str(table))
+    assert imported.exit_code == 0 and "imported" in imported.output, imported.output
+    rows = json.loads(
+        run(
+            "catalog",
+            "sql",
+            "select latency_s, engine_version from sync_latency where gpu = 'l40s'"
+            " and latency_s is not null order by latency_s",
+            "--json",
+        ).output
+    )
+    assert rows == [
+        {"latency_s": 1.3, "engine_version": "0.8.5"},
+        {"latency_s": 2.1, "engine_version": "0.8.5"},
+    ]
+    again = run("catalog", "import", "measurements", str(table))
+    assert "already in the catalog" in again.output

@@ -26,6 +26,19 @@ from advisor.predictor import (
     sync_training,
 )
 
+# What each figure should reach: medians of absolute % error (agreement: at least, in %).
+TARGETS = {
+    "sync_short_use_case_out": "<= 5",
+    "sync_long_use_case_out": "<= 5",
+    "sync_config_out": "<= 15",
+    "sync_model_out": "<= 8",
+    "sync_gpu_out": "<= 12",
+    "sync_engine_out": "<= 8",
+    "sync_calibrated": "<= 4",
+    "async_use_case_out": "<= 15",
+    "async_model_out": "<= 20",
+    "decision_agreement_pct": ">= 95",
+}
 # The use case a team measures first (it is the study's default) in the calibrated figure.
 CALIBRATION_USE_CASE = "rag"
 
@@ -142,6 +155,7 @@ def fidelity(snapshot: Snapshot) -> dict[str, Any]:
         baseline[key] = _ape_summary(naive_sync, sync.y, sync.clean)
     baseline["async_model_out"] = _ape_summary(naive_async, asy.y, asy_ok)
     out["baseline"] = baseline
+    out["targets"] = TARGETS
     out["flagged"] = {
         "sync": int((~sync.clean).sum()),
         "async": int((~asy.clean).sum()),

@@ -310,7 +310,13 @@ FIDELITY_KEYS = (
     "sync_short_use_case_out",
     "sync_long_use_case_out",
     "sync_config_out",
+    "sync_model_out",
+    "sync_gpu_out",
+    "sync_engine_out",
+    "sync_engine_out_reverse",
+    "sync_calibrated",
     "async_use_case_out",
+    "async_model_out",
 )
 
 
@@ -327,15 +333,17 @@ def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
         print_json(document)
         return
     rows = []
+    targets = document["targets"]
     for key in FIDELITY_KEYS:
-        fitted, naive = document[key], document["baseline"][key]
+        fitted, naive = document[key], document["baseline"].get(key, {})
         rows.append(
             [
                 key,
                 fitted["median_ape_pct"],
                 fitted["p90_ape_pct"],
-                naive["median_ape_pct"],
-                naive["p90_ape_pct"],
+                naive.get("median_ape_pct"),
+                naive.get("p90_ape_pct"),
+                targets.get(key),
                 fitted["n"],
             ]
         )
@@ -346,12 +354,21 @@ def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
             None,
             document["baseline"]["decision_agreement_pct"],
             None,
+            targets.get("decision_agreement_pct"),
             sum(total for _, total in document["decision_groups"].values()),
         ]
     )
     print_table(
         out,
-        ["held-out", "median APE %", "p90 APE %", "roofline median %", "roofline p90 %", "n"],
+        [
+            "held-out",
+            "median APE %",
+            "p90 APE %",
+            "roofline median %",
+            "roofline p90 %",
+            "target",
+            "n",
+        ],
         rows,
         "Fidelity (grouped cross-validation)",
     )

@@ -170,7 +170,8 @@ def shape_of(cell: Cell, tp: int, engine: str) -> Shape:
     )
 
 
-def sync_training(snapshot: Snapshot) -> TrainingSet:
+def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
+    """The synchronous rows as cells, and (`with_terms`) their latency-model terms as X."""
     cells, y, use_cases, configs, clean, sources, engines = [], [], [], [], [], [], []
     for row in snapshot.sync:
         engine = engine_name(row.engine, row.engine_version)
@@ -190,8 +191,9 @@ def sync_training(snapshot: Snapshot) -> TrainingSet:
         clean.append(row.decode_flag is None)
         sources.append(row.source)
         engines.append(engine)
-    X = np.empty(len(cells), dtype=object)
-    X[:] = [terms(shape_of(c, c.gpu_count, c.engine or "")) for c in cells]
+    X = np.empty(len(cells) if with_terms else 0, dtype=object)
+    if with_terms:
+        X[:] = [terms(shape_of(c, c.gpu_count, c.engine or "")) for c in cells]
     return TrainingSet(
         X,
         np.array(y, dtype=float),
@@ -258,7 +260,9 @@ def _best_arrangements(
     return best_rows, best_arr, np.maximum(best_value, 0.0)
 
 
-def async_training(snapshot: Snapshot) -> TrainingSet:
+def async_training(snapshot: Snapshot, with_quantities: bool = True) -> TrainingSet:
+    """The asynchronous rows as cells, and (`with_quantities`) the roofline quantities of each
+    one's best arrangement as X (a bisection per row: skipped when only cells are needed)."""
     cells, y, use_cases, configs, clean, sources, ttft, itl = [], [], [], [], [], [], [], []
     for row in snapshot.async_:
         cells.append(
@@ -279,7 +283,7 @@ def async_training(snapshot: Snapshot) -> TrainingSet:
         sources.append(row.source)
         ttft.append(_limit_s(row.ttft_limit_ms))
         itl.append(_limit_s(row.itl_limit_ms))
-    X, _ = best_arrangements(cells, ttft, itl)
+    X = best_arrangements(cells, ttft, itl)[0] if with_quantities else np.empty((0, 0))
     return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
 
 
@@ -331,8 +335,9 @@ class PerformancePredictor:
     ) -> PerformancePredictor:
         """Fit both models, or take `coefficients` (from `coefficients()`, e.g. a cache) and
         derive only the cheap rest (measured cells, the fitted region) from the snapshot."""
-        sync = sync_training(snapshot)
-        asy = async_training(snapshot)
+        fitting = coefficients is None
+        sync = sync_training(snapshot, with_terms=fitting)
+        asy = async_training(snapshot, with_quantities=fitting)
         if coefficients is None:
             coefficients = self._fit(sync, asy)
         self.sync_params_: dict[str, float] = dict(coefficients["sync_params"])

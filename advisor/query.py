@@ -15,7 +15,7 @@ from advisor.accuracy import AccuracyModel
 from advisor.data import Snapshot
 from advisor.errors import InvalidInputError
 from advisor.hardware import GPU_COUNTS, ModelSpec, PriceList
-from advisor.search import Targets
+from advisor.search import ItlLimitMs, LatencyLimitS, Targets, TtftLimitMs
 from advisor.vocabulary import Format, Frozen, Mode, UseCaseKind, parse_format, renamed
 
 DEFAULT_USE_CASE = "rag"
@@ -54,24 +54,9 @@ class Query(Frozen):
     )
     formats: list[str] | None = Field(default=None, description="formats to consider")
     mode: Mode = Field(default=Mode.ASYNC, description="sync or async")
-    ttft_limit_ms: float | None = Field(
-        default=None,
-        gt=0,
-        validation_alias=renamed("ttft_limit_ms", "ttft_ms"),
-        description="TTFT limit, ms",
-    )
-    itl_limit_ms: float | None = Field(
-        default=None,
-        gt=0,
-        validation_alias=renamed("itl_limit_ms", "itl_ms"),
-        description="ITL limit, ms",
-    )
-    latency_limit_s: float | None = Field(
-        default=None,
-        gt=0,
-        validation_alias=renamed("latency_limit_s", "latency_s"),
-        description="end-to-end latency limit, s",
-    )
+    ttft_limit_ms: TtftLimitMs = None
+    itl_limit_ms: ItlLimitMs = None
+    latency_limit_s: LatencyLimitS = None
     min_recovery: float | None = Field(default=None, ge=0, le=200, description="accuracy floor, %")
     suite: str | None = Field(default=None, description="suite or task of the accuracy floor")
     qps: float | None = Field(default=None, gt=0, description="target load, requests/s")

@@ -8,6 +8,7 @@ in order, and every rejected one with the constraint that ruled it out and by ho
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 from pydantic import Field
 
@@ -15,27 +16,30 @@ from advisor.vocabulary import Format, Frozen, Label, Mode, renamed
 
 CLOSEST_MISSES = 5
 
-
-class Targets(Frozen):
-    mode: Mode = Field(description="sync: one request at a time; async: continuous batching")
-    ttft_limit_ms: float | None = Field(
-        default=None,
-        gt=0,
-        validation_alias=renamed("ttft_limit_ms", "ttft_ms"),
-        description="TTFT limit, ms",
-    )
-    itl_limit_ms: float | None = Field(
-        default=None,
-        gt=0,
-        validation_alias=renamed("itl_limit_ms", "itl_ms"),
-        description="ITL limit, ms",
-    )
-    latency_limit_s: float | None = Field(
-        default=None,
+# The limits, as the query and the targets both name them (the old names accepted as input).
+TtftLimitMs = Annotated[
+    float | None,
+    Field(gt=0, validation_alias=renamed("ttft_limit_ms", "ttft_ms"), description="TTFT limit, ms"),
+]
+ItlLimitMs = Annotated[
+    float | None,
+    Field(gt=0, validation_alias=renamed("itl_limit_ms", "itl_ms"), description="ITL limit, ms"),
+]
+LatencyLimitS = Annotated[
+    float | None,
+    Field(
         gt=0,
         validation_alias=renamed("latency_limit_s", "latency_s"),
         description="end-to-end latency limit, s",
-    )
+    ),
+]
+
+
+class Targets(Frozen):
+    mode: Mode = Field(description="sync: one request at a time; async: continuous batching")
+    ttft_limit_ms: TtftLimitMs = None
+    itl_limit_ms: ItlLimitMs = None
+    latency_limit_s: LatencyLimitS = None
     min_recovery_pct: float | None = Field(default=None, gt=0, le=200, description="accuracy floor")
     suite: str = Field(description="suite or task the floor applies to")
     qps: float | None = Field(default=None, gt=0, description="load to size the fleet for")

@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from advisor.accuracy import Recovery
+from advisor.cells import AsyncPrediction, Cell, SyncPrediction
 from advisor.fleet import deployments_for, fleet_figures
-from advisor.predictor import AsyncPrediction, Cell, PerformancePredictor, SyncPrediction
+from advisor.predictor import PerformancePredictor
 from advisor.search import Option
 from advisor.vocabulary import Format, Mode
 

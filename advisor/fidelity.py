@@ -18,7 +18,7 @@ from advisor.data import Snapshot
 from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
 from advisor.hardware import PriceList
 from advisor.performance import Array, async_bound
-from advisor.predictor import (
+from advisor.training import (
     SHORT_DECODE_TOKENS,
     TrainingSet,
     async_training,

@@ -16,11 +16,12 @@ from pydantic import Field
 from advisor import __version__
 from advisor.accuracy import AccuracyModel
 from advisor.candidates import blocked_reason, enumerate_candidates
+from advisor.cells import Cell
 from advisor.data import Snapshot
 from advisor.deploy import checkpoint_name, guidellm_command, vllm_command
 from advisor.evaluate import evaluate
 from advisor.hardware import ModelSpec, PriceList
-from advisor.predictor import Cell, PerformancePredictor
+from advisor.predictor import PerformancePredictor
 from advisor.query import (
     MAX_GPUS,
     MAX_TOKENS,

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import InvalidInputError
-from api.charts import advice_chart, recovery_chart, to_png, to_svg
+from api.chart_drawing import to_png, to_svg
+from api.charts import advice_chart, recovery_chart
 
 
 @cache

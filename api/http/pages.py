@@ -15,7 +15,8 @@ from advisor.data import Snapshot
 from advisor.hardware import GPU_COUNTS, fits
 from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
 from advisor.vocabulary import Format, parse_format
-from api.charts import advice_chart, load_curve_chart, recovery_chart, to_svg
+from api.chart_drawing import to_svg
+from api.charts import advice_chart, load_curve_chart, recovery_chart
 from api.http.body import Deferred, DeferredDTO
 from api.http.deps import ENGINE
 from api.report import asset

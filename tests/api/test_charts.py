@@ -14,16 +14,8 @@ import pytest
 
 from advisor.errors import AdvisorError
 from advisor.service import Advisor, Query
-from api.charts import (
-    HEIGHT,
-    WIDTH,
-    _px,
-    advice_chart,
-    load_curve_chart,
-    recovery_chart,
-    to_png,
-    to_svg,
-)
+from api.chart_drawing import _px, to_png, to_svg
+from api.charts import HEIGHT, WIDTH, advice_chart, load_curve_chart, recovery_chart
 from api.report import report_html, write_report
 
 

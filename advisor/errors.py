@@ -50,12 +50,15 @@ class ImportRejectedError(AdvisorError):
 
 
 class MissingFieldError(ImportRejectedError):
-    """A field the catalog needs that neither the file nor the flags provide."""
+    """A field the catalog needs that neither the file nor the import's options provide.
 
-    def __init__(self, path: str, field: str, flag: str) -> None:
-        super().__init__(path, f"the file does not say the {field}; pass {flag}")
+    `option` names the import option that would supply it (`model`, `format`, `gpu`,
+    `gpu_count`); the edges turn it into their own hint (a flag, a form field)."""
+
+    def __init__(self, path: str, field: str, option: str) -> None:
+        super().__init__(path, f"the file does not say the {field}")
         self.field = field
-        self.flag = flag
+        self.option = option
 
 
 class ReadOnlyQueryError(AdvisorError):

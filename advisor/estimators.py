@@ -1,7 +1,9 @@
 """The performance models as scikit-learn estimators, for fitting and cross-validation.
 
-Serving needs only their coefficients (see `advisor.performance`), so importing scikit-learn is
-paid when fitting, not on every command.
+Serving needs only their coefficients (see `advisor.performance` and `advisor.latency`), so
+importing scikit-learn is paid when fitting, not on every command. Both take physics rather than
+free features, so scikit-learn's checks that feed random matrices cannot fit them:
+`tests/advisor/test_estimators.py` runs every check and lists each such one with its reason.
 """
 
 from __future__ import annotations
@@ -13,6 +15,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from advisor.latency import Components, components, fit_parameters
 from advisor.performance import Array, async_bound, async_qps, calibration_design
+
+
+def checked_target(y: Array) -> Array:
+    """Measured values: a non-empty 1-D array, positive and finite (s, or requests/s)."""
+    values = np.asarray(y, dtype=float)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(
+            f"y must be a non-empty 1-D array of measurements, got shape {values.shape}"
+        )
+    if not np.isfinite(values).all() or (values <= 0).any():
+        raise ValueError("y must be positive and finite: latencies in s, rates in requests/s")
+    return values
 
 
 class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
@@ -30,7 +44,7 @@ class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.calibration_shrinkage = calibration_shrinkage
 
     def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> SyncLatencyModel:
-        y = np.asarray(y, dtype=float)
+        y = checked_target(y)
         keep = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
         self.params_ = fit_parameters(
             list(X[keep]), y[keep], self.shrinkage, self.calibration_shrinkage
@@ -57,7 +71,7 @@ class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         self.alpha = alpha
 
     def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> AsyncThroughputModel:
-        y = np.asarray(y, dtype=float)
+        y = checked_target(y)
         bound = async_bound(X)
         ok = (bound > 0) & (y > 0)
         if sample_weight is not None:

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from advisor.errors import AdvisorError, UnknownNameError
+from advisor.errors import AdvisorError, MissingFieldError, UnknownNameError
 from api.settings import Settings
 from catalog.build import open_catalog
 from catalog.db import Connection
@@ -24,10 +24,16 @@ err = Console(stderr=True)
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 
+# The flag that supplies each import option the domain's errors name.
+IMPORT_FLAGS = {"model": "--model", "format": "--format", "gpu": "--gpu", "gpu_count": "--gpus"}
+
+
 def message_of(exc: AdvisorError) -> str:
     """The domain's message, with the hint only the command line can give."""
     if isinstance(exc, UnknownNameError) and exc.kind == "model":
         return f"{exc}. Or give a path to a config.json"
+    if isinstance(exc, MissingFieldError):
+        return f"{exc}; pass {IMPORT_FLAGS.get(exc.option, '--' + exc.option)}"
     return str(exc)
 
 

@@ -16,7 +16,13 @@ from litestar.plugins.problem_details import (
     ProblemDetailsPlugin,
 )
 
-from advisor.errors import AdvisorError, CatalogError, ImportRejectedError, UnknownNameError
+from advisor.errors import (
+    AdvisorError,
+    CatalogError,
+    ImportRejectedError,
+    MissingFieldError,
+    UnknownNameError,
+)
 from api.ask import AskError
 from api.schemas import Problem
 
@@ -65,8 +71,15 @@ def _invalid(exc: AdvisorError) -> ProblemDetailsException:
     return problem(422, "invalid-input", "Invalid input", str(exc))
 
 
+# The form field that supplies each import option the domain's errors name.
+IMPORT_FIELDS = {"gpu_count": "gpus"}
+
+
 def _rejected_file(exc: ImportRejectedError) -> ProblemDetailsException:
-    return problem(422, "import-rejected", "File rejected; the catalog is unchanged", str(exc))
+    detail = str(exc)
+    if isinstance(exc, MissingFieldError):
+        detail += f"; send the form field {IMPORT_FIELDS.get(exc.option, exc.option)}"
+    return problem(422, "import-rejected", "File rejected; the catalog is unchanged", detail)
 
 
 def _catalog(exc: CatalogError) -> ProblemDetailsException:

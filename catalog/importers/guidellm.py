@@ -156,17 +156,17 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
 
     model = options.model or labels.get("model") or backend.get("model")
     if not model:
-        raise MissingFieldError(str(path), "model", "--model")
+        raise MissingFieldError(str(path), "model", "model")
     format_name = options.format or labels.get("format")
     fmt = parse_format(format_name) if format_name else format_from_name(str(model))
     if fmt is None:
-        raise MissingFieldError(str(path), "quantization format", "--format")
+        raise MissingFieldError(str(path), "quantization format", "format")
     gpu = options.gpu or labels.get("gpu")
     if not gpu:
-        raise MissingFieldError(str(path), "GPU type", "--gpu")
+        raise MissingFieldError(str(path), "GPU type", "gpu")
     count = options.gpu_count or labels.get("gpu_count")
     if not count:
-        raise MissingFieldError(str(path), "GPU count", "--gpus")
+        raise MissingFieldError(str(path), "GPU count", "gpu_count")
     try:
         gpu_count = int(count)
     except ValueError:

@@ -107,10 +107,10 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
     args = _model_args(config)
     model = options.model or _model_name(document, args)
     if not model:
-        raise MissingFieldError(str(path), "model", "--model")
+        raise MissingFieldError(str(path), "model", "model")
     fmt = parse_format(options.format) if options.format else format_from_name(model)
     if fmt is None:
-        raise MissingFieldError(str(path), "quantization format", "--format")
+        raise MissingFieldError(str(path), "quantization format", "format")
     try:
         rows = _rows(document, options.suite)
     except ValidationError as exc:

@@ -87,13 +87,17 @@ def test_unknown_strategy(tmp_path: Path) -> None:
         guidellm.parse_result(path, H100)
 
 
-def test_missing_gpu_names_the_flag() -> None:
-    with pytest.raises(MissingFieldError, match=r"pass --gpu$"):
+def test_missing_gpu_names_the_option() -> None:
+    # Domain words only: the CLI adds the flag and the HTTP service the form field.
+    with pytest.raises(MissingFieldError, match=r"does not say the GPU type$") as gpu:
         guidellm.parse_result(SWEEP, ImportOptions(model="8b", format="bf16"))
-    with pytest.raises(MissingFieldError, match=r"pass --gpus$"):
+    assert gpu.value.option == "gpu"
+    with pytest.raises(MissingFieldError, match=r"does not say the GPU count$") as count:
         guidellm.parse_result(SWEEP, ImportOptions(model="8b", format="bf16", gpu="h100"))
-    with pytest.raises(MissingFieldError, match=r"pass --format$"):
+    assert count.value.option == "gpu_count"
+    with pytest.raises(MissingFieldError, match=r"quantization format$") as fmt:
         guidellm.parse_result(SWEEP, ImportOptions(model="8b", gpu="h100", gpu_count=1))
+    assert fmt.value.option == "format"
 
 
 def test_unknown_format_lists_accepted() -> None:

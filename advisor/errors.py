@@ -23,6 +23,7 @@ class UnknownNameError(AdvisorError):
     ) -> None:
         self.kind = kind
         self.value = value
+        self.hint = hint
         self.accepted = sorted({str(a) for a in accepted})
         spellings = {a: a for a in self.accepted} | (aliases or {})
         close = difflib.get_close_matches(value.strip().lower(), list(spellings), n=1, cutoff=0.5)

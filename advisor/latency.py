@@ -26,7 +26,7 @@ shrunk toward zero by a ridge penalty. A context with many measurements follows 
 none takes its parent's value. Sums are clipped at zero, so no efficiency exceeds 1 and no
 prediction beats the roofline.
 
-Calibration: each measured configuration (model, format, GPU, count, engine) then gets its own
+Calibration: each measured configuration (model, format, GPU, count, on any engine) gets its own
 corrections of the per-token time, ITL x (1 + u), and of the prompt time, TTFT x (1 + v),
 shrunk toward zero by `calibration_shrinkage` (small: a team's own cell counts nearly in full;
 v harder). One measured cell so
@@ -181,6 +181,11 @@ def _column(family: str, key: str) -> str:
 
 def _calibration(configuration: str, part: str = "decode") -> str:
     return f"calibration[{part}|{configuration}]"
+
+
+def is_calibrated(params: Mapping[str, float], t: Terms) -> bool:
+    """Whether the shape's configuration has measurements of its own (a correction)."""
+    return _calibration(t.configuration) in params
 
 
 def parameter_value(params: Mapping[str, float], family: str, keys: Sequence[str]) -> float:

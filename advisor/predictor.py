@@ -12,7 +12,7 @@ import numpy as np
 
 from advisor.cells import AsyncPrediction, Cell, SyncPrediction
 from advisor.data import Snapshot
-from advisor.latency import components, terms
+from advisor.latency import components, is_calibrated, terms
 from advisor.performance import async_qps
 from advisor.training import (
     AMBIGUOUS_SOURCES,
@@ -99,6 +99,7 @@ class PerformancePredictor:
             coefficients = self._fit(sync, asy)
         self.sync_params_: dict[str, float] = dict(coefficients["sync_params"])
         self.sync_q_ = as_pair(coefficients["sync_q"])
+        self.sync_q_calibrated_ = as_pair(coefficients["sync_q_calibrated"])
         self.async_coef_ = np.asarray(coefficients["async_coef"], dtype=float)
         self.async_intercept_ = float(coefficients["async_intercept"])
         self.async_q_ = as_pair(coefficients["async_q"])
@@ -126,7 +127,12 @@ class PerformancePredictor:
 
         weight = sync.clean.astype(float)
         sync_model = SyncLatencyModel().fit(sync.X, sync.y, sample_weight=weight)
+        # Intervals: a configuration with its own measurements errs like a held-out use case
+        # of a calibrated configuration; any other like a held-out model.
         sync_q = log_error_quantiles(
+            held_out(SyncLatencyModel(), sync, sync.models), sync.y, sync.clean
+        )
+        sync_q_calibrated = log_error_quantiles(
             held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
         )
         train = asy.clean & ~np.isnan(asy.X).any(axis=1)
@@ -137,6 +143,7 @@ class PerformancePredictor:
         return {
             "sync_params": sync_model.params_,
             "sync_q": list(sync_q),
+            "sync_q_calibrated": list(sync_q_calibrated),
             "async_coef": [float(c) for c in fitted.coef_],
             "async_intercept": float(fitted.intercept_),
             "async_q": list(async_q),
@@ -148,6 +155,7 @@ class PerformancePredictor:
         return {
             "sync_params": dict(self.sync_params_),
             "sync_q": list(self.sync_q_),
+            "sync_q_calibrated": list(self.sync_q_calibrated_),
             "async_coef": [float(c) for c in self.async_coef_],
             "async_intercept": self.async_intercept_,
             "async_q": list(self.async_q_),
@@ -178,17 +186,16 @@ class PerformancePredictor:
             return []
         measurements = [self._measured_sync(c) for c in cells]
         engines = [m[0] for m in measurements]
-        parts = components(
-            self.sync_params_,
-            [terms(shape_of(c, c.gpu_count, e)) for c, e in zip(cells, engines, strict=True)],
-        )
+        shapes = [terms(shape_of(c, c.gpu_count, e)) for c, e in zip(cells, engines, strict=True)]
+        parts = components(self.sync_params_, shapes)
         out = []
         for i, cell in enumerate(cells):
             latency = float(parts.latency_s[i])
             measured = measurements[i][1]
             label = Label.MEASURED if measured is not None else self.label(cell)
             scale = 1.0 if measured is None else measured / latency
-            lo, hi = self._factors(self.sync_q_, label)
+            own = is_calibrated(self.sync_params_, shapes[i])
+            lo, hi = self._factors(self.sync_q_calibrated_ if own else self.sync_q_, label)
             value = latency * scale
             bound = float(parts.bound_s[i])
             out.append(

@@ -106,6 +106,10 @@ class Resolved(Frozen):
     gpu_counts: list[int] = Field(description="GPU counts considered per deployment")
     targets: Targets = Field(description="the limits, floor and load")
     engine: str = Field(description="the serving engine and version predicted for")
+    engine_stated: bool = Field(
+        default=False,
+        description="the query named the engine: measurements on others are not used as such",
+    )
     defaults: list[str] = Field(description="which parts of the query were defaulted")
 
     @property
@@ -218,6 +222,7 @@ def resolve(
         defaults.append(f"engine={engine or 'unknown'} (the newest in the catalog)")
     return Resolved(
         engine=engine,
+        engine_stated=query.engine_version is not None,
         model=model.model,
         use_case=use_case_id,
         prefill_tokens=prefill,

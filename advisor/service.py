@@ -108,7 +108,8 @@ class Advisor:
                     gpu_count=count,
                     prefill_tokens=resolved.prefill_tokens,
                     decode_tokens=resolved.decode_tokens,
-                    engine=resolved.engine,
+                    # Unstated, a measured cell is used on the engine it was measured on.
+                    engine=resolved.engine if resolved.engine_stated else None,
                 )
             )
         params = {m.model: (m.arch.architecture, m.arch.params_b) for m in self.snapshot.models}

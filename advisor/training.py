@@ -55,7 +55,8 @@ class TrainingSet:
 
 def engine_name(engine: str | None, version: str | None) -> str:
     """'vllm 0.7.2', or '' when the version is unknown."""
-    return f"{engine or 'vllm'} {version}" if version else ""
+    name = (engine or "vllm").strip().lower()
+    return f"{name} {version.strip()}" if version else ""
 
 
 def newest_engine(engines: Sequence[str]) -> str:

@@ -248,7 +248,9 @@ class Engine:
 
     def reload_now(self) -> None:
         with self._lock:
-            self._replace(self._load(), self.access.generation())
+            # The generation first: an import landing during the load is then seen as newer.
+            generation = self.access.generation()
+            self._replace(self._load(), generation)
 
     def cached_answer(self, key: Hashable, compute: Callable[[], bytes]) -> bytes:
         advisor = self.current()

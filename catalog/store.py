@@ -59,13 +59,11 @@ class GpuCompute:
 
 
 def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:
-    """Run a file of several statements that share named parameters."""
-    for statement in text.split(";"):
-        body = "\n".join(
-            line for line in statement.splitlines() if not line.strip().startswith("--")
-        ).strip()
-        if body:
-            con.execute(body, {key: value for key, value in params.items() if f"${key}" in body})
+    """Run a file of several statements that share named parameters (split by DuckDB's parser,
+    each given the parameters it names)."""
+    for statement in con.extract_statements(text):
+        names = set(statement.named_parameters)
+        con.execute(statement, {key: value for key, value in params.items() if key in names})
 
 
 def delete_source(con: Connection, source_id: int) -> None:

@@ -100,6 +100,11 @@ def query_of(fields: dict[str, Any]) -> Query:
     "--max-gpus", type=int, default=MAX_GPUS, show_default=True, help="Most GPUs per deployment."
 )
 @click.option(
+    "--engine-version",
+    help="vLLM version to predict for (default: the newest in the catalog; measured cells are "
+    "then shown on the engine they were measured on).",
+)
+@click.option(
     "--prices",
     "prices_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -131,6 +136,7 @@ def advise(
     suite: str | None,
     qps: float | None,
     max_gpus: int,
+    engine_version: str | None,
     prices_file: Path | None,
     as_json: bool,
     report_path: Path | None,
@@ -162,6 +168,7 @@ def advise(
                 "suite": suite,
                 "qps": qps,
                 "max_gpus": max_gpus,
+                "engine_version": engine_version,
             }
         )
         prices = read_prices(prices_file) if prices_file else None

@@ -30,7 +30,7 @@ IMPORT_FLAGS = {"model": "--model", "format": "--format", "gpu": "--gpu", "gpu_c
 
 def message_of(exc: AdvisorError) -> str:
     """The domain's message, with the hint only the command line can give."""
-    if isinstance(exc, UnknownNameError) and exc.kind == "model":
+    if isinstance(exc, UnknownNameError) and exc.kind == "model" and not exc.hint:
         return f"{exc}. Or give a path to a config.json"
     if isinstance(exc, MissingFieldError):
         return f"{exc}; pass {IMPORT_FLAGS.get(exc.option, '--' + exc.option)}"

@@ -44,7 +44,7 @@ def problem(
 
 def _unknown(exc: UnknownNameError) -> ProblemDetailsException:
     detail = str(exc)
-    if exc.kind == "model":  # the service reads no config files: say how a model gets in
+    if exc.kind == "model" and not exc.hint:  # no config files here: say how a model gets in
         detail += " (models are added to the catalog with `advisor catalog add-model`)"
     return problem(
         422,

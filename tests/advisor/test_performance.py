@@ -177,3 +177,17 @@ def test_sync_bound_is_the_weight_stream_for_decode(snapshot: Snapshot) -> None:
     t = terms(Shape(spec, Format.BF16, snapshot.gpu("a6000"), 1, 1, 2, ""))
     # 8B in BF16 streams ~16 GB per token; at 768 GB/s that is ~21 ms (data/README.md).
     assert t.itl_bound_s == pytest.approx(0.0196, rel=0.02)
+
+
+def test_an_unstated_engine_never_hides_a_measurement(fitted: Advisor) -> None:
+    from advisor.service import Query
+
+    ask = {"model": "70b", "gpus": ["a100"], "formats": ["int4"], "use_case": "rag"}
+    default = fitted.advise(Query(**ask, mode="sync", max_gpus=1))
+    (one,) = [o for o in [default.recommendation, *default.rejected] if o and o["gpu_count"] == 1]
+    assert one["label"] == "measured" and one["latency_s"] == pytest.approx(5.1)
+    assert one["engine"] == "vllm 0.6.1.post2"
+    assert default.query["engine"] == fitted.predictor.engine_ != "vllm 0.6.1.post2"
+    stated = fitted.advise(Query(**ask, mode="sync", max_gpus=1, engine_version="0.7.2"))
+    (other,) = [o for o in [stated.recommendation, *stated.rejected] if o and o["gpu_count"] == 1]
+    assert other["label"] != "measured" and other["engine"] == "vllm 0.7.2"

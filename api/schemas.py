@@ -6,9 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.search import Option, Rejected, Violation
+from advisor.search import Option, Rejected
 from advisor.service import PredictRequest, Query
-from advisor.vocabulary import Format, Label, Mode
+from advisor.vocabulary import Mode
 
 
 class ApiModel(BaseModel):
@@ -30,62 +30,11 @@ class AdviceRequest(Query):
     prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
 
 
-class DescribedOption(Option):
-    """Option's fields, each with its description for the OpenAPI document."""
-
-    format: Format = Field(description="quantization format")
-    gpu: str = Field(description="GPU type")
-    gpu_count: int = Field(description="GPUs per deployment")
-    tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
-    replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
-    ttft_ms: float | None = Field(default=None, description="predicted time to first token, ms")
-    itl_ms: float | None = Field(default=None, description="predicted inter-token latency, ms")
-    latency_s: float | None = Field(default=None, description="predicted request latency, s")
-    latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
-    latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
-    latency_bound_s: float | None = Field(
-        default=None, description="roofline latency: no deployment can be faster"
-    )
-    max_qps: float | None = Field(
-        default=None, description="most requests/s within the latency limits"
-    )
-    max_qps_lo: float | None = Field(default=None, description="max QPS interval, low end")
-    max_qps_hi: float | None = Field(default=None, description="max QPS interval, high end")
-    max_qps_unconstrained: float | None = Field(
-        default=None, description="most requests/s ignoring the latency limits"
-    )
-    usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
-    usd_per_query: float | None = Field(default=None, description="cost of one request, USD")
-    usd_per_query_lo: float | None = Field(default=None, description="cost interval, low end, USD")
-    usd_per_query_hi: float | None = Field(default=None, description="cost interval, high end, USD")
-    queries_per_usd: float | None = Field(default=None, description="requests per USD")
-    recovery_pct: float | None = Field(
-        default=None, description="accuracy recovered against BF16, %"
-    )
-    recovery_pct_lo: float | None = Field(default=None, description="recovery interval, low, %")
-    recovery_pct_hi: float | None = Field(default=None, description="recovery interval, high, %")
-    label: Label | None = Field(
-        default=None, description="performance: measured, interpolated or extrapolated"
-    )
-    accuracy_label: Label | None = Field(
-        default=None, description="accuracy: measured, interpolated or extrapolated"
-    )
-    deployments: int | None = Field(default=None, description="copies needed for the target QPS")
-    fleet_usd_per_hour: float | None = Field(
-        default=None, description="price of every copy needed for the target QPS, USD/h"
-    )
-    usd_per_million_output_tokens: float | None = Field(
-        default=None, description="cost of a million output tokens, USD"
-    )
-    engine: str | None = Field(default=None, description="serving engine the figures are for")
-    blocked: Violation | None = Field(default=None, description="why it was not evaluated")
-
-
-class Candidate(DescribedOption):
+class Candidate(Option):
     """A deployment option with its predicted figures (units in the field names)."""
 
 
-class Recommended(DescribedOption):
+class Recommended(Option):
     """The winner, with the commands to serve it and to confirm the prediction."""
 
     checkpoint: str = Field(description="quantized checkpoint, in the study's naming")
@@ -93,16 +42,9 @@ class Recommended(DescribedOption):
     guidellm_command: str = Field(description="the GuideLLM command that would confirm it")
 
 
-class RejectedCandidate(DescribedOption, Rejected):
+class RejectedCandidate(Rejected):
     """A ruled-out option: `reason` (memory, unsupported, no_price, ttft, itl, latency, accuracy,
     throughput) and `detail` say why, `excess_pct` by how much."""
-
-    reason: str = Field(description="the constraint that ruled it out")
-    detail: str = Field(description="why, in words")
-    excess_pct: float | None = Field(default=None, description="how far past the limit, %")
-    cheaper_than_recommendation: bool = Field(
-        default=False, description="whether it costs less than the recommendation"
-    )
 
 
 class AdviceQuery(BaseModel):

@@ -237,30 +237,32 @@ def fit_parameters(
 ) -> dict[str, float]:
     """Bounded, ridge-penalised least squares on relative error.
 
-    Top-level terms are non-negative and barely penalised; deeper terms are free in sign and
-    shrunk toward zero by `shrinkage`. Then each configuration's correction u of its per-token
-    time: ridge on the relative residuals, u = sum(x r) / (sum(x^2) + calibration_shrinkage),
-    with x the decode steps' share of the latency and r the relative error.
+    Top-level terms are non-negative and shrunk only by their priors; deeper terms are free in
+    sign and shrunk toward zero by `shrinkage` (harder for GPU generations and prefill). Then
+    each configuration's corrections of its per-token and prompt time (`_calibrations`).
     """
     from scipy.optimize import lsq_linear
     from threadpoolctl import threadpool_limits
 
     columns: dict[str, int] = {}
     penalties: list[float] = []
+    top_level: list[bool] = []
     for t in shapes_terms:
         for family in FAMILIES:
             for depth, key in enumerate(t.keys[family]):
                 name = _column(family, key)
-                if name not in columns:
-                    columns[name] = len(columns)
-                    if depth == 0:
-                        penalties.append(-TOP_LEVEL_PRIOR.get(family, UNIDENTIFIED_PRIOR))
-                    elif family == "prefill":
-                        penalties.append(shrinkage * PROMPT_SHRINKAGE_FACTOR)
-                    elif key.startswith("gen:") or "|gen:" in key:
-                        penalties.append(shrinkage * GENERATION_SHRINKAGE_FACTOR)
-                    else:
-                        penalties.append(shrinkage)
+                if name in columns:
+                    continue
+                columns[name] = len(columns)
+                top_level.append(depth == 0)
+                if depth == 0:
+                    penalties.append(TOP_LEVEL_PRIOR.get(family, UNIDENTIFIED_PRIOR))
+                elif family == "prefill":
+                    penalties.append(shrinkage * PROMPT_SHRINKAGE_FACTOR)
+                elif key.startswith("gen:") or "|gen:" in key:
+                    penalties.append(shrinkage * GENERATION_SHRINKAGE_FACTOR)
+                else:
+                    penalties.append(shrinkage)
     y = np.asarray(latency_s, dtype=float)
     X = np.zeros((len(y), len(columns)))
     bound = np.array([t.bound_s for t in shapes_terms])
@@ -275,12 +277,11 @@ def fit_parameters(
     scale[scale == 0] = 1.0
     A /= scale
     pen = np.asarray(penalties)
-    top = pen <= 0  # top-level terms are marked negative above: bounded at zero
-    pen = np.abs(pen)
-    ridge = np.sqrt(pen)
-    A = np.vstack([A, np.diag(ridge)])
+    A = np.vstack([A, np.diag(np.sqrt(pen))])
     target = np.concatenate([target, np.zeros(len(pen))])
-    lower = np.where(top, 0.0, -np.inf)
+    # Top-level terms are bounded at zero (no efficiency above the datasheet); deeper ones are
+    # deviations of either sign.
+    lower = np.where(top_level, 0.0, -np.inf)
     # A few hundred rows: one BLAS thread is many times faster than two contending ones.
     with threadpool_limits(limits=1):
         result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)), method="bvls")

@@ -5,7 +5,6 @@ The study's defaults (its use case, latency limits and accuracy floor) are defin
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,8 +14,24 @@ from advisor.accuracy import AccuracyModel
 from advisor.data import Snapshot
 from advisor.errors import InvalidInputError
 from advisor.hardware import GPU_COUNTS, ModelSpec, PriceList
-from advisor.search import ItlLimitMs, LatencyLimitS, Targets, TtftLimitMs
-from advisor.vocabulary import Format, Frozen, Mode, UseCaseKind, parse_format, renamed
+from advisor.search import (
+    HeadroomPct,
+    ItlLimitMs,
+    LatencyLimitS,
+    Percentile,
+    Targets,
+    TtftLimitMs,
+)
+from advisor.vocabulary import (
+    DEFAULT_PERCENTILE,
+    Arrivals,
+    Format,
+    Frozen,
+    Mode,
+    UseCaseKind,
+    parse_format,
+    renamed,
+)
 
 DEFAULT_USE_CASE = "rag"
 # The study's limits for its latency-sensitive use cases (section 5): TTFT and ITL.
@@ -69,6 +84,11 @@ class Query(Frozen):
         max_length=64,
         description="vLLM version the predictions are for (default: the newest in the catalog)",
     )
+    percentile: Percentile = DEFAULT_PERCENTILE
+    arrivals: Arrivals = Field(
+        default=Arrivals.POISSON, description="async arrivals: poisson or constant"
+    )
+    headroom_pct: HeadroomPct = None
 
     @field_validator("gpu_types", "formats", mode="before")
     @classmethod
@@ -189,14 +209,6 @@ def resolve(
         if itl is None and latency_kind:
             itl = (use_case.itl_limit_ms if use_case else None) or STUDY_ITL_LIMIT_MS
             defaults.append(f"itl_ms={itl:g} (the study's limit)")
-        if query.latency_limit_s is not None:
-            # End-to-end latency under load is at most TTFT + (D - 1) x ITL.
-            budget_ms = query.latency_limit_s * 1000 - (ttft or 0.0)
-            if budget_ms <= 0:
-                raise InvalidInputError(
-                    "the latency limit is not above the TTFT limit: no deployment can meet both"
-                )
-            itl = min(itl or math.inf, budget_ms / max(decode - 1, 1))
     suite = query.suite or DEFAULT_SUITE
     if query.suite is None:
         defaults.append(f"suite={DEFAULT_SUITE}")
@@ -210,10 +222,13 @@ def resolve(
         mode=query.mode,
         ttft_limit_ms=ttft,
         itl_limit_ms=itl,
-        latency_limit_s=query.latency_limit_s if query.mode is Mode.SYNC else None,
+        latency_limit_s=query.latency_limit_s,
         min_recovery_pct=floor or None,
         suite=suite,
         qps=query.qps,
+        percentile=query.percentile,
+        arrivals=query.arrivals,
+        headroom_pct=query.headroom_pct,
     )
     if query.engine_version is not None:
         engine = f"vllm {query.engine_version.strip()}"

@@ -10,9 +10,19 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
-from advisor.vocabulary import Format, Frozen, Label, Mode, renamed
+from advisor.vocabulary import (
+    DEFAULT_PERCENTILE,
+    PERCENTILES,
+    Arrivals,
+    Binding,
+    Format,
+    Frozen,
+    Label,
+    Mode,
+    renamed,
+)
 
 CLOSEST_MISSES = 5
 
@@ -35,6 +45,29 @@ LatencyLimitS = Annotated[
 ]
 
 
+def _reported_percentile(value: float) -> float:
+    if value not in PERCENTILES:
+        accepted = ", ".join(f"{p:g}" for p in PERCENTILES)
+        raise ValueError(f"percentile must be one of {accepted} (the ones GuideLLM reports)")
+    return value
+
+
+Percentile = Annotated[
+    float,
+    AfterValidator(_reported_percentile),
+    Field(description="percentile the TTFT/ITL/latency limits apply to: 50, 90, 95 or 99"),
+]
+HeadroomPct = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        lt=100,
+        description="with a target load: size each deployment at least this far below its "
+        "predicted max QPS, % (default: size on the 80% interval's low end)",
+    ),
+]
+
+
 class Targets(Frozen):
     mode: Mode = Field(description="sync: one request at a time; async: continuous batching")
     ttft_limit_ms: TtftLimitMs = None
@@ -43,6 +76,9 @@ class Targets(Frozen):
     min_recovery_pct: float | None = Field(default=None, gt=0, le=200, description="accuracy floor")
     suite: str = Field(description="suite or task the floor applies to")
     qps: float | None = Field(default=None, gt=0, description="load to size the fleet for")
+    percentile: Percentile = DEFAULT_PERCENTILE
+    arrivals: Arrivals = Field(default=Arrivals.POISSON, description="poisson or constant")
+    headroom_pct: HeadroomPct = None
 
 
 class Violation(Frozen):
@@ -62,11 +98,41 @@ class Option(Frozen):
     gpu_count: int = Field(description="GPUs per deployment")
     tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
     replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
-    ttft_ms: float | None = Field(default=None, description="predicted time to first token, ms")
-    itl_ms: float | None = Field(default=None, description="predicted inter-token latency, ms")
-    latency_s: float | None = Field(default=None, description="predicted request latency, s")
+    operating_qps: float | None = Field(
+        default=None,
+        description="requests/s per deployment the figures are for: the max QPS within the "
+        "limits, or with a target load, the load divided by the deployments",
+    )
+    ttft_ms: float | None = Field(
+        default=None,
+        description="predicted time to first token, ms: sync, one request alone; async, at "
+        "the operating point at the limits' percentile",
+    )
+    ttft_ms_lo: float | None = Field(default=None, description="TTFT 80% interval, low end, ms")
+    ttft_ms_hi: float | None = Field(default=None, description="TTFT 80% interval, high end, ms")
+    itl_ms: float | None = Field(
+        default=None,
+        description="predicted inter-token latency, ms: sync, one request alone; async, at "
+        "the operating point at the limits' percentile",
+    )
+    itl_ms_lo: float | None = Field(default=None, description="ITL 80% interval, low end, ms")
+    itl_ms_hi: float | None = Field(default=None, description="ITL 80% interval, high end, ms")
+    ttft_unloaded_ms: float | None = Field(
+        default=None, description="TTFT of one request on an idle deployment, ms"
+    )
+    itl_unloaded_ms: float | None = Field(
+        default=None, description="ITL of one request on an idle deployment, ms"
+    )
+    latency_s: float | None = Field(
+        default=None,
+        description="predicted request latency, s (async: at the operating point and percentile)",
+    )
     latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
     latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
+    binding_constraint: Binding | None = Field(
+        default=None,
+        description="async: what sets the max QPS (ttft, itl, latency, kv_cache or compute)",
+    )
     latency_bound_s: float | None = Field(
         default=None, description="roofline latency: no deployment can be faster"
     )
@@ -100,6 +166,16 @@ class Option(Frozen):
     )
     usd_per_million_output_tokens: float | None = Field(
         default=None, description="cost of a million output tokens, USD"
+    )
+    fleet_gpus: int | None = Field(default=None, description="GPUs in the whole fleet")
+    sized_qps_per_deployment: float | None = Field(
+        default=None,
+        description="the capacity per deployment the fleet was sized on (after headroom)",
+    )
+    meets_limits_probability: float | None = Field(
+        default=None,
+        description="chance, from the prediction's interval, that the fleet meets the limits "
+        "at the target load",
     )
     engine: str | None = Field(default=None, description="serving engine the figures are for")
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")

@@ -47,6 +47,28 @@ class Mode(StrEnum):
     ASYNC = "async"
 
 
+class Arrivals(StrEnum):
+    """How requests arrive in an asynchronous deployment (GuideLLM's constant and poisson)."""
+
+    POISSON = "poisson"
+    CONSTANT = "constant"
+
+
+class Binding(StrEnum):
+    """What sets an asynchronous deployment's max QPS."""
+
+    TTFT = "ttft"
+    ITL = "itl"
+    LATENCY = "latency"
+    KV_CACHE = "kv_cache"
+    COMPUTE = "compute"
+
+
+# The latency percentiles GuideLLM reports and the catalog keeps (load_points' *_p50 ... _p99).
+PERCENTILES = (50.0, 90.0, 95.0, 99.0)
+DEFAULT_PERCENTILE = 99.0
+
+
 class Strategy(StrEnum):
     """GuideLLM load strategies, as its reports name them."""
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from advisor.hardware import Gpu, ModelSpec
-from advisor.vocabulary import Format, Frozen, Label
+from advisor.latency import Shape
+from advisor.vocabulary import Binding, Format, Frozen, Label
 
 
 class Cell(Frozen):
@@ -36,10 +37,40 @@ class SyncPrediction(Frozen):
 
 
 class AsyncPrediction(Frozen):
-    max_qps: float = Field(description="highest request rate within the TTFT/ITL limits")
+    """A deployment under continuous batching: its capacity within the limits, and its figures
+    at the operating point (at the limits' percentile)."""
+
+    max_qps: float = Field(description="highest request rate within the limits, per deployment")
     max_qps_lo: float = Field(description="80% interval, low")
     max_qps_hi: float = Field(description="80% interval, high")
     max_qps_unconstrained: float = Field(description="highest request rate without limits")
+    binding_constraint: Binding | None = Field(description="what sets max_qps")
     tensor_parallel_size: int = Field(description="GPUs per replica in the best arrangement")
     replicas: int = Field(description="replicas in the GPU budget")
+    operating_qps: float = Field(description="the rate per deployment the figures are for")
+    ttft_ms: float | None = Field(description="TTFT at the operating point, ms")
+    ttft_ms_lo: float | None = Field(description="80% interval, low")
+    ttft_ms_hi: float | None = Field(description="80% interval, high (None: may not keep up)")
+    itl_ms: float | None = Field(description="ITL at the operating point, ms")
+    itl_ms_lo: float | None = Field(description="80% interval, low")
+    itl_ms_hi: float | None = Field(description="80% interval, high (None: may not keep up)")
+    latency_s: float | None = Field(description="end-to-end latency at the operating point, s")
+    latency_s_lo: float | None = Field(description="80% interval, low")
+    latency_s_hi: float | None = Field(description="80% interval, high (None: may not keep up)")
+    deployments: int | None = Field(default=None, description="copies for the target load")
+    meets_limits_probability: float | None = Field(
+        default=None, description="chance the deployments meet the limits at the target load"
+    )
     label: Label
+
+
+def shape_of(cell: Cell, tp: int, engine: str) -> Shape:
+    return Shape(
+        model=cell.model,
+        format=cell.format,
+        gpu=cell.gpu,
+        tp=tp,
+        prefill_tokens=cell.prefill_tokens,
+        decode_tokens=cell.decode_tokens,
+        engine=engine,
+    )

@@ -1,6 +1,6 @@
 """The performance models as scikit-learn estimators, for fitting and cross-validation.
 
-Serving needs only their coefficients (see `advisor.performance` and `advisor.latency`), so
+Serving needs only their coefficients (see `advisor.latency` and `advisor.load_fit`), so
 importing scikit-learn is paid when fitting, not on every command. Both take physics rather than
 free features, so scikit-learn's checks that feed random matrices cannot fit them:
 `tests/advisor/test_estimators.py` runs every check and lists each such one with its reason.
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
-from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted
 
 from advisor.latency import Components, components, fit_parameters
-from advisor.performance import Array, async_bound, async_qps, calibration_design
+from advisor.load import Array
+from advisor.load_fit import evaluate_cases, fit_load
 
 
 def checked_target(y: Array) -> Array:
@@ -59,29 +59,25 @@ class SyncLatencyModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         return self.components(X).latency_s
 
 
-class AsyncThroughputModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
-    """Highest QPS of a whole GPU budget (replicas x tensor-parallel group) within limits.
+class AsyncLoadModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Highest QPS per deployment within limits, from the load model (`advisor.load`).
 
-    X is the quantity matrix plus two columns, the TTFT and ITL limits in seconds (inf: none).
-    The roofline simulation is corrected by exp(Ridge(log measured / simulated)) on format,
-    limits, log token counts and log bandwidth, and never exceeds the simulation itself.
+    X is a 1-D object array of `advisor.load_fit.LoadCase` (a cell, its limits, percentile and
+    arrivals). The step costs come from the synchronous model's `sync_params`; the fit learns
+    the batched efficiencies and each measured configuration's own factor (`advisor.load_fit`).
     """
 
-    def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = alpha
+    def __init__(self, sync_params: dict[str, float] | None = None, engine: str = "") -> None:
+        self.sync_params = sync_params
+        self.engine = engine
 
-    def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> AsyncThroughputModel:
+    def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> AsyncLoadModel:
         y = checked_target(y)
-        bound = async_bound(X)
-        ok = (bound > 0) & (y > 0)
-        if sample_weight is not None:
-            ok &= np.asarray(sample_weight) > 0
-        ridge = Ridge(alpha=self.alpha)
-        ridge.fit(calibration_design(X[ok]), np.log(y[ok] / bound[ok]))
-        self.coef_ = np.asarray(ridge.coef_, dtype=float)
-        self.intercept_ = float(ridge.intercept_)
+        keep = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
+        self.params_ = fit_load(list(X[keep]), y[keep], self.sync_params or {}, self.engine)
         return self
 
     def predict(self, X: Array) -> Array:
-        check_is_fitted(self, "coef_")
-        return async_qps(X, self.coef_, self.intercept_)
+        check_is_fitted(self, "params_")
+        _, _, found = evaluate_cases(list(X), self.sync_params or {}, self.params_, self.engine)
+        return np.asarray(found.qps, dtype=float)

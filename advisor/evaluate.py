@@ -11,7 +11,8 @@ from typing import Any
 
 from advisor.accuracy import Recovery
 from advisor.cells import AsyncPrediction, Cell, SyncPrediction
-from advisor.fleet import deployments_for, fleet_figures
+from advisor.fleet import fleet_figures, sized_deployments
+from advisor.operating import LoadQuestion
 from advisor.predictor import PerformancePredictor
 from advisor.search import Option
 from advisor.vocabulary import Format, Mode
@@ -21,6 +22,8 @@ def _sync_fields(s: SyncPrediction) -> dict[str, Any]:
     return {
         "ttft_ms": s.ttft_ms,
         "itl_ms": s.itl_ms,
+        "ttft_unloaded_ms": s.ttft_ms,
+        "itl_unloaded_ms": s.itl_ms,
         "latency_s": s.latency_s,
         "latency_s_lo": s.latency_s_lo,
         "latency_s_hi": s.latency_s_hi,
@@ -58,6 +61,8 @@ def _sync_option(s: SyncPrediction, count: int, usd: float | None) -> dict[str, 
 
 
 def _async_option(a: AsyncPrediction, usd: float | None) -> dict[str, Any]:
+    """Capacity within the limits, and the figures at the operating point (a replica's TTFT and
+    ITL alone become the unloaded figures; the latency bound stays the idle one)."""
     fields: dict[str, Any] = {
         "tensor_parallel_size": a.tensor_parallel_size,
         "replicas": a.replicas,
@@ -66,12 +71,27 @@ def _async_option(a: AsyncPrediction, usd: float | None) -> dict[str, Any]:
         "max_qps_lo": a.max_qps_lo,
         "max_qps_hi": a.max_qps_hi,
         "max_qps_unconstrained": a.max_qps_unconstrained,
+        "binding_constraint": a.binding_constraint,
+        "operating_qps": a.operating_qps or None,
+        "ttft_ms": a.ttft_ms,
+        "ttft_ms_lo": a.ttft_ms_lo,
+        "ttft_ms_hi": a.ttft_ms_hi,
+        "itl_ms": a.itl_ms,
+        "itl_ms_lo": a.itl_ms_lo,
+        "itl_ms_hi": a.itl_ms_hi,
+        "latency_s": a.latency_s,
+        "latency_s_lo": a.latency_s_lo,
+        "latency_s_hi": a.latency_s_hi,
+        "meets_limits_probability": a.meets_limits_probability,
     }
     if usd is not None and a.max_qps > 0:
+        # A query's cost at the operating rate: sized for a load with whole deployments, each
+        # runs below its capacity; the fleet's price is then certain, its chance to keep up not.
+        sized = a.deployments is not None
         fields.update(
-            usd_per_query=usd / (3600 * a.max_qps),
-            usd_per_query_lo=usd / (3600 * a.max_qps_hi),
-            usd_per_query_hi=usd / (3600 * a.max_qps_lo) if a.max_qps_lo > 0 else None,
+            usd_per_query=usd / (3600 * (a.operating_qps or a.max_qps)),
+            usd_per_query_lo=None if sized else usd / (3600 * a.max_qps_hi),
+            usd_per_query_hi=None if sized or a.max_qps_lo <= 0 else usd / (3600 * a.max_qps_lo),
         )
     return fields
 
@@ -82,22 +102,22 @@ def evaluate(
     usd_per_hour: Sequence[float | None],
     *,
     mode: Mode,
-    ttft_limit_ms: float | None = None,
-    itl_limit_ms: float | None = None,
+    question: LoadQuestion | None = None,
     target_qps: float | None = None,
     recoveries: Mapping[Format, Recovery] | None = None,
 ) -> list[Option]:
-    """Predict, price and (with `target_qps`) size every cell. Vectorised over the cells.
+    """Predict, price and (with a target load) size every cell. Vectorised over the cells.
 
-    In async mode TTFT, ITL and latency are those of one request on one replica of the chosen
-    arrangement, at low load.
+    In async mode `question` holds the limits, percentile, arrivals and load: TTFT, ITL and
+    latency are at the operating point; the unloaded figures are one request alone on one
+    replica of the chosen arrangement.
     """
     if not cells:
         return []
     if mode is Mode.ASYNC:
-        asyn: list[AsyncPrediction | None] = list(
-            predictor.predict_async(cells, ttft_limit_ms, itl_limit_ms)
-        )
+        question = question or LoadQuestion(target_qps=target_qps)
+        target_qps = question.target_qps
+        asyn: list[AsyncPrediction | None] = list(predictor.predict_async(cells, question))
         per_replica = [
             c.model_copy(update={"gpu_count": a.tensor_parallel_size})
             for c, a in zip(cells, asyn, strict=True)
@@ -121,7 +141,17 @@ def evaluate(
         if fields.get("usd_per_query"):
             fields["queries_per_usd"] = 1 / fields["usd_per_query"]
         if target_qps is not None and usd is not None and fields["max_qps"] > 0:
-            count = deployments_for(target_qps, fields["max_qps"])
-            fields.update(fleet_figures(count, usd, target_qps, cell.decode_tokens))
+            if a is not None and a.deployments is not None and question is not None:
+                count = a.deployments
+                fields["sized_qps_per_deployment"] = (
+                    a.max_qps * (1 - question.headroom_pct / 100)
+                    if question.headroom_pct is not None
+                    else a.max_qps_lo
+                )
+            else:
+                count = sized_deployments(target_qps, fields["max_qps"])
+            fields.update(
+                fleet_figures(count, usd, target_qps, cell.decode_tokens, cell.gpu_count)
+            )
         options.append(Option(**fields))
     return options

@@ -119,6 +119,8 @@ class Terms:
     quantity_ttft: Mapping[str, float]
     keys: Mapping[str, tuple[str, ...]]
     configuration: str
+    kv_step_s: float = 0.0  # the KV cache of the mean context read once, at the bandwidth
+    attention_step: float = 0.0  # the attention family's quantity in one decode step
 
 
 def terms(shape: Shape) -> Terms:
@@ -172,6 +174,8 @@ def terms(shape: Shape) -> Terms:
         quantity_ttft=quantity_ttft,
         keys=keys,
         configuration=shape.configuration,
+        kv_step_s=kv_bytes / bandwidth,
+        attention_step=kv_bytes * FAMILY_UNITS["attention"],
     )
 
 
@@ -199,6 +203,35 @@ def _parts(params: Mapping[str, float], t: Terms) -> tuple[float, float, float]:
     total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
     first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
     return first, total - first - values["request"], values["request"]
+
+
+@dataclass(frozen=True)
+class StepParts:
+    """One configuration's step costs as the load model takes them (s)."""
+
+    fixed_s: float  # one forward pass whatever the batch: weights, launches, all-reduces
+    weights_s: float  # its bound: the weights streamed once at the bandwidth
+    kv_step_s: float  # the KV cache of the mean context, read once
+    prompt_s: float  # the whole prompt's prefill
+    request_s: float  # per request, outside the steps
+
+
+def step_parts(params: Mapping[str, float], t: Terms) -> StepParts:
+    """The fitted per-pass costs of one shape, with its configuration's own calibration."""
+    values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
+    weights = t.quantity_ttft["weights"]
+    fixed = weights + sum(values[f] * t.quantity_ttft[f] for f in ("weights", "step", "allreduce"))
+    prompt = t.ttft_bound_s - weights + values["prefill"] * t.quantity_ttft["prefill"]
+    decode = 1.0 + params.get(_calibration(t.configuration), 0.0)
+    prompt_factor = 1.0 + params.get(_calibration(t.configuration, "prompt"), 0.0)
+    kv = t.kv_step_s + values["attention"] * t.attention_step
+    return StepParts(
+        fixed_s=max(fixed * decode, weights),
+        weights_s=weights,
+        kv_step_s=max(kv * decode, t.kv_step_s),
+        prompt_s=max(prompt * prompt_factor, t.ttft_bound_s - weights),
+        request_s=values["request"],
+    )
 
 
 @dataclass(frozen=True)

@@ -8,26 +8,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from advisor.cells import AsyncPrediction, Cell, SyncPrediction
+from advisor.cells import AsyncPrediction, Cell, SyncPrediction, shape_of
 from advisor.data import Snapshot
 from advisor.latency import components, is_calibrated, terms
-from advisor.performance import async_qps
+from advisor.load_fit import configuration
+from advisor.operating import Interval, LoadQuestion, predict_operating
 from advisor.training import (
     AMBIGUOUS_SOURCES,
+    PUBLISHED_ARRIVALS,
+    PUBLISHED_PERCENTILE,
     SHORT_DECODE_TOKENS,
     TrainingSet,
-    arrangements_and_bounds,
     as_pair,
     async_training,
-    best_arrangements,
     cell_key,
     held_out,
-    limit_s,
     log_error_quantiles,
     newest_engine,
-    shape_of,
     sync_training,
 )
 from advisor.vocabulary import Format, Label
@@ -36,9 +33,9 @@ __all__ = [
     "SHORT_DECODE_TOKENS",
     "AsyncPrediction",
     "Cell",
+    "LoadQuestion",
     "PerformancePredictor",
     "SyncPrediction",
-    "best_arrangements",
 ]
 
 # Measured figures still carry run-to-run noise; their interval is +-5%.
@@ -94,16 +91,16 @@ class PerformancePredictor:
         derive only the cheap rest (measured cells, the fitted region) from the snapshot."""
         fitting = coefficients is None
         sync = sync_training(snapshot, with_terms=fitting)
-        asy = async_training(snapshot, with_quantities=fitting)
+        asy = async_training(snapshot)
+        self.engine_ = newest_engine(sync.engines)
         if coefficients is None:
-            coefficients = self._fit(sync, asy)
+            coefficients = self._fit(sync, asy, self.engine_)
         self.sync_params_: dict[str, float] = dict(coefficients["sync_params"])
         self.sync_q_ = as_pair(coefficients["sync_q"])
         self.sync_q_calibrated_ = as_pair(coefficients["sync_q_calibrated"])
-        self.async_coef_ = np.asarray(coefficients["async_coef"], dtype=float)
-        self.async_intercept_ = float(coefficients["async_intercept"])
+        self.load_params_: dict[str, float] = dict(coefficients["load_params"])
         self.async_q_ = as_pair(coefficients["async_q"])
-        self.engine_ = newest_engine(sync.engines)
+        self.async_q_calibrated_ = as_pair(coefficients["async_q_calibrated"])
         self.domain_ = Domain()
         for cell in sync.cells + asy.cells:
             self.domain_.add(cell)
@@ -122,8 +119,8 @@ class PerformancePredictor:
         return self
 
     @staticmethod
-    def _fit(sync: TrainingSet, asy: TrainingSet) -> dict[str, Any]:
-        from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
+    def _fit(sync: TrainingSet, asy: TrainingSet, engine: str) -> dict[str, Any]:
+        from advisor.estimators import AsyncLoadModel, SyncLatencyModel
 
         weight = sync.clean.astype(float)
         sync_model = SyncLatencyModel().fit(sync.X, sync.y, sample_weight=weight)
@@ -135,18 +132,19 @@ class PerformancePredictor:
         sync_q_calibrated = log_error_quantiles(
             held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
         )
-        train = asy.clean & ~np.isnan(asy.X).any(axis=1)
-        fitted = AsyncThroughputModel().fit(asy.X[train], asy.y[train])
-        async_q = log_error_quantiles(
-            held_out(AsyncThroughputModel(), asy, asy.use_cases), asy.y, asy.clean
+        load = AsyncLoadModel(sync_model.params_, engine)
+        fitted = load.fit(asy.X, asy.y, sample_weight=asy.clean.astype(float))
+        async_q = log_error_quantiles(held_out(load, asy, asy.models), asy.y, asy.clean)
+        async_q_calibrated = log_error_quantiles(
+            held_out(load, asy, asy.use_cases), asy.y, asy.clean
         )
         return {
             "sync_params": sync_model.params_,
             "sync_q": list(sync_q),
             "sync_q_calibrated": list(sync_q_calibrated),
-            "async_coef": [float(c) for c in fitted.coef_],
-            "async_intercept": float(fitted.intercept_),
+            "load_params": fitted.params_,
             "async_q": list(async_q),
+            "async_q_calibrated": list(async_q_calibrated),
         }
 
     def coefficients(self) -> dict[str, Any]:
@@ -156,9 +154,9 @@ class PerformancePredictor:
             "sync_params": dict(self.sync_params_),
             "sync_q": list(self.sync_q_),
             "sync_q_calibrated": list(self.sync_q_calibrated_),
-            "async_coef": [float(c) for c in self.async_coef_],
-            "async_intercept": self.async_intercept_,
+            "load_params": dict(self.load_params_),
             "async_q": list(self.async_q_),
+            "async_q_calibrated": list(self.async_q_calibrated_),
         }
 
     def label(self, cell: Cell) -> Label:
@@ -213,42 +211,48 @@ class PerformancePredictor:
             )
         return out
 
+    def _measured_async(self, cell: Cell, question: LoadQuestion) -> float | None:
+        """A measured max QPS of exactly this question: unconstrained throughput whatever the
+        percentile, or the published limits at the percentile and arrivals they assume."""
+        if question.latency_limit_s is not None:
+            return None
+        if not question.unconstrained and (
+            question.percentile != PUBLISHED_PERCENTILE
+            or question.arrivals is not PUBLISHED_ARRIVALS
+        ):
+            return None
+        key = (*cell_key(cell), question.ttft_limit_ms, question.itl_limit_ms)
+        return self.async_measured_.get(key)
+
     def predict_async(
-        self, cells: Sequence[Cell], ttft_limit_ms: float | None, itl_limit_ms: float | None
+        self, cells: Sequence[Cell], question: LoadQuestion
     ) -> list[AsyncPrediction]:
+        """Each cell's max QPS within the question's limits, and its figures at the operating
+        point (the max QPS, or with a target load, the load over the deployments it needs)."""
         if not cells:
             return []
-        n = len(cells)
-        limited, arrangement, bound = arrangements_and_bounds(
-            cells, [limit_s(ttft_limit_ms)] * n, [limit_s(itl_limit_ms)] * n
+        measured = [self._measured_async(c, question) for c in cells]
+        labels = [
+            Label.MEASURED if m is not None else self.label(c)
+            for c, m in zip(cells, measured, strict=True)
+        ]
+        intervals = []
+        for cell, label in zip(cells, labels, strict=True):
+            if label is Label.MEASURED:
+                low, high = math.log(1 - MEASURED_SPREAD), math.log(1 + MEASURED_SPREAD)
+            else:
+                own = f"calibration[{configuration(cell)}]" in self.load_params_
+                q = self.async_q_calibrated_ if own else self.async_q_
+                widen = EXTRAPOLATION_WIDENING if label is Label.EXTRAPOLATED else 1.0
+                low, high = min(q[0], 0.0) * widen, max(q[1], 0.0) * widen
+            intervals.append(Interval(low, high))
+        return predict_operating(
+            cells,
+            question,
+            self.sync_params_,
+            self.load_params_,
+            self.engine_,
+            measured,
+            labels,
+            intervals,
         )
-        free, _, free_bound = arrangements_and_bounds(cells, [math.inf] * n, [math.inf] * n)
-        ok = ~np.isnan(limited).any(axis=1)
-        qps = np.zeros(n)
-        qps_free = np.zeros(n)
-        if ok.any():
-            qps[ok] = async_qps(limited[ok], self.async_coef_, self.async_intercept_, bound[ok])
-        ok_free = ~np.isnan(free).any(axis=1)
-        if ok_free.any():
-            qps_free[ok_free] = async_qps(
-                free[ok_free], self.async_coef_, self.async_intercept_, free_bound[ok_free]
-            )
-        out = []
-        for i, cell in enumerate(cells):
-            measured = self.async_measured_.get((*cell_key(cell), ttft_limit_ms, itl_limit_ms))
-            label = Label.MEASURED if measured is not None else self.label(cell)
-            value = float(measured) if measured is not None else float(qps[i])
-            lo, hi = self._factors(self.async_q_, label)
-            tp, replicas = arrangement[i]
-            out.append(
-                AsyncPrediction(
-                    max_qps=value,
-                    max_qps_lo=value * lo,
-                    max_qps_hi=value * hi,
-                    max_qps_unconstrained=max(float(qps_free[i]), value),
-                    tensor_parallel_size=tp,
-                    replicas=replicas,
-                    label=label,
-                )
-            )
-        return out

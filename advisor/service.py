@@ -21,6 +21,7 @@ from advisor.data import Snapshot
 from advisor.deploy import checkpoint_name, guidellm_command, vllm_command
 from advisor.evaluate import evaluate
 from advisor.hardware import ModelSpec, PriceList
+from advisor.operating import LoadQuestion
 from advisor.predictor import PerformancePredictor
 from advisor.query import (
     MAX_GPUS,
@@ -32,8 +33,8 @@ from advisor.query import (
     resolve,
     validated,
 )
-from advisor.search import Option, Rejected, recommend
-from advisor.vocabulary import Frozen, Mode, parse_format
+from advisor.search import LatencyLimitS, Option, Percentile, Rejected, Targets, recommend
+from advisor.vocabulary import DEFAULT_PERCENTILE, Arrivals, Frozen, Mode, parse_format
 
 __all__ = ["Advice", "Advisor", "PredictRequest", "Query", "Resolved", "predict", "validated"]
 
@@ -123,8 +124,7 @@ class Advisor:
             cells,
             [prices.usd_per_hour(c.gpu.gpu, c.gpu_count) for c in cells],
             mode=targets.mode,
-            ttft_limit_ms=targets.ttft_limit_ms,
-            itl_limit_ms=targets.itl_limit_ms,
+            question=load_question(targets),
             target_qps=targets.qps,
             recoveries=recoveries,
         )
@@ -190,8 +190,24 @@ class PredictRequest(Frozen):
     itl_limit_ms: float | None = Field(
         default=STUDY_ITL_LIMIT_MS, gt=0, description="async ITL limit, ms"
     )
+    latency_limit_s: LatencyLimitS = None
+    percentile: Percentile = DEFAULT_PERCENTILE
+    arrivals: Arrivals = Field(default=Arrivals.POISSON, description="poisson or constant")
     engine_version: str | None = Field(
         default=None, max_length=64, description="vLLM version (default: the newest measured)"
+    )
+
+
+def load_question(targets: Targets) -> LoadQuestion:
+    """What the load model is asked in async mode: the limits, percentile, arrivals, load."""
+    return LoadQuestion(
+        ttft_limit_ms=targets.ttft_limit_ms,
+        itl_limit_ms=targets.itl_limit_ms,
+        latency_limit_s=targets.latency_limit_s,
+        percentile=targets.percentile,
+        arrivals=targets.arrivals,
+        target_qps=targets.qps,
+        headroom_pct=targets.headroom_pct,
     )
 
 
@@ -212,6 +228,15 @@ PREDICTION_COLUMNS = (
     "usd_per_hour",
     "engine",
     "note",
+    "operating_qps",
+    "ttft_ms_lo",
+    "ttft_ms_hi",
+    "itl_ms_lo",
+    "itl_ms_hi",
+    "ttft_unloaded_ms",
+    "itl_unloaded_ms",
+    "binding_constraint",
+    "max_qps_unconstrained",
 )
 
 
@@ -225,7 +250,7 @@ def predict(
     prices = prices or advisor.snapshot.price_list()
     snap = advisor.snapshot
     results: list[dict[str, Any]] = [{} for _ in requests]
-    groups: dict[tuple[Mode, float | None, float | None], list[tuple[int, Cell]]] = {}
+    groups: dict[tuple[Mode, LoadQuestion | None], list[tuple[int, Cell]]] = {}
     for index, request in enumerate(requests):
         model = snap.model(request.model, local_models)
         fmt = parse_format(request.format)
@@ -246,18 +271,22 @@ def predict(
             decode_tokens=request.decode_tokens,
             engine=f"vllm {request.engine_version}" if request.engine_version else None,
         )
-        limits = (
-            (request.ttft_limit_ms, request.itl_limit_ms)
+        question = (
+            LoadQuestion(
+                ttft_limit_ms=request.ttft_limit_ms,
+                itl_limit_ms=request.itl_limit_ms,
+                latency_limit_s=request.latency_limit_s,
+                percentile=request.percentile,
+                arrivals=request.arrivals,
+            )
             if request.mode is Mode.ASYNC
-            else (None, None)
+            else None
         )
-        groups.setdefault((request.mode, *limits), []).append((index, cell))
-    for (mode, ttft, itl), group in groups.items():
+        groups.setdefault((request.mode, question), []).append((index, cell))
+    for (mode, question), group in groups.items():
         cells = [cell for _, cell in group]
         usd = [results[index]["usd_per_hour"] for index, _ in group]
-        options = evaluate(
-            advisor.predictor, cells, usd, mode=mode, ttft_limit_ms=ttft, itl_limit_ms=itl
-        )
+        options = evaluate(advisor.predictor, cells, usd, mode=mode, question=question)
         for (index, _), option in zip(group, options, strict=True):
             results[index].update(option.model_dump(mode="json", exclude_none=True))
     return [{column: row.get(column) for column in PREDICTION_COLUMNS} for row in results]

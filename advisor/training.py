@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from advisor.cells import Cell
+from advisor.cells import Cell, shape_of
 from advisor.data import Snapshot
-from advisor.hardware import fits
-from advisor.latency import Shape, Terms, terms
-from advisor.performance import COL, Array, Config, arrangements, async_bound, async_matrix
+from advisor.latency import Terms, terms
+from advisor.load import Array
+from advisor.load_fit import LoadCase
+from advisor.vocabulary import Arrivals
 
 if TYPE_CHECKING:
     from sklearn.base import BaseEstimator
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
 SHORT_DECODE_TOKENS = 256
 # Blocks of the study whose configuration is ambiguous (see data/README.md): not fitted on.
 AMBIGUOUS_SOURCES = ("study:table6:405b-16xh100-first",)
+# The published max QPS under limits (the study's Table 6) do not say at which percentile or
+# arrivals they were measured. GuideLLM's sweeps run constant rates; of p50/p90/p99, with
+# constant or Poisson arrivals, p99 with constant arrivals fits them best held out (README).
+PUBLISHED_PERCENTILE = 99.0
+PUBLISHED_ARRIVALS = Arrivals.CONSTANT
 
 
 def cell_key(cell: Cell) -> tuple[object, ...]:
@@ -73,18 +79,6 @@ def newest_engine(engines: Sequence[str]) -> str:
     return max(known, key=order) if known else ""
 
 
-def shape_of(cell: Cell, tp: int, engine: str) -> Shape:
-    return Shape(
-        model=cell.model,
-        format=cell.format,
-        gpu=cell.gpu,
-        tp=tp,
-        prefill_tokens=cell.prefill_tokens,
-        decode_tokens=cell.decode_tokens,
-        engine=engine,
-    )
-
-
 def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
     """The synchronous rows as cells, and (`with_terms`) their latency-model terms as X."""
     cells, y, use_cases, configs, clean, sources, engines = [], [], [], [], [], [], []
@@ -123,62 +117,10 @@ def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
     )
 
 
-def _config(cell: Cell, tp: int, replicas: int) -> Config:
-    return Config(
-        arch=cell.model.arch,
-        fmt=cell.format,
-        gpu=cell.gpu,
-        tp=tp,
-        replicas=replicas,
-        prefill=cell.prefill_tokens,
-        decode=cell.decode_tokens,
-    )
-
-
-def best_arrangements(
-    cells: Sequence[Cell], ttft_s: Sequence[float], itl_s: Sequence[float]
-) -> tuple[Array, list[tuple[int, int]]]:
-    """For each cell, the roofline-best (tp, replicas) and its async quantity row."""
-    rows, arrangement, _ = arrangements_and_bounds(cells, ttft_s, itl_s)
-    return rows, arrangement
-
-
-def arrangements_and_bounds(
-    cells: Sequence[Cell], ttft_s: Sequence[float], itl_s: Sequence[float]
-) -> tuple[Array, list[tuple[int, int]], Array]:
-    """best_arrangements, plus the roofline QPS of each chosen row (0 where nothing fits)."""
-    rows: list[Config] = []
-    owners: list[int] = []
-    limits_t: list[float] = []
-    limits_i: list[float] = []
-    for index, cell in enumerate(cells):
-        context = cell.prefill_tokens + cell.decode_tokens
-        for tp, replicas in arrangements(cell.gpu_count, cell.gpu.nodes_of):
-            if fits(cell.model.arch, cell.format, cell.gpu, tp, context):
-                rows.append(_config(cell, tp, replicas))
-                owners.append(index)
-                limits_t.append(ttft_s[index])
-                limits_i.append(itl_s[index])
-    width = len(COL) + 2
-    best_rows = np.full((len(cells), width), np.nan)
-    best_arr = [(cell.gpu_count, 1) for cell in cells]
-    if not rows:
-        return best_rows, best_arr, np.zeros(len(cells))
-    X = async_matrix(rows, limits_t, limits_i)
-    bound = async_bound(X)
-    best_value = np.full(len(cells), -1.0)
-    for row, owner, value, config in zip(X, owners, bound, rows, strict=True):
-        if value > best_value[owner]:
-            best_value[owner] = value
-            best_rows[owner] = row
-            best_arr[owner] = (config.tp, config.replicas)
-    return best_rows, best_arr, np.maximum(best_value, 0.0)
-
-
-def async_training(snapshot: Snapshot, with_quantities: bool = True) -> TrainingSet:
-    """The asynchronous rows as cells, and (`with_quantities`) the roofline quantities of each
-    one's best arrangement as X (a bisection per row: skipped when only cells are needed)."""
-    cells, y, use_cases, configs, clean, sources, ttft, itl = [], [], [], [], [], [], [], []
+def async_training(snapshot: Snapshot) -> TrainingSet:
+    """The asynchronous rows as load cases (`advisor.load_fit.LoadCase`): each with its limits,
+    and the percentile and arrivals it was measured at."""
+    cells, y, use_cases, configs, clean, sources = [], [], [], [], [], []
     for row in snapshot.async_:
         cells.append(
             Cell(
@@ -188,6 +130,7 @@ def async_training(snapshot: Snapshot, with_quantities: bool = True) -> Training
                 gpu_count=row.gpu_count,
                 prefill_tokens=row.prefill_tokens,
                 decode_tokens=row.decode_tokens,
+                engine=engine_name(row.engine, row.engine_version) or None,
             )
         )
         y.append(row.max_qps)
@@ -196,10 +139,29 @@ def async_training(snapshot: Snapshot, with_quantities: bool = True) -> Training
         # Long-decode cells ended early (data/README.md): predicted, not fitted on or scored.
         clean.append(row.source not in AMBIGUOUS_SOURCES and row.decode_flag is None)
         sources.append(row.source)
-        ttft.append(limit_s(row.ttft_limit_ms))
-        itl.append(limit_s(row.itl_limit_ms))
-    X = best_arrangements(cells, ttft, itl)[0] if with_quantities else np.empty((0, 0))
-    return TrainingSet(X, np.array(y), cells, use_cases, configs, np.array(clean), sources)
+    X = np.empty(len(cells), dtype=object)
+    X[:] = [
+        LoadCase(
+            cell,
+            ttft_s=limit_s(row.ttft_limit_ms),
+            itl_s=limit_s(row.itl_limit_ms),
+            percentile=PUBLISHED_PERCENTILE,
+            arrivals=PUBLISHED_ARRIVALS,
+        )
+        for cell, row in zip(cells, snapshot.async_, strict=True)
+    ]
+    return TrainingSet(
+        X,
+        np.array(y, dtype=float),
+        cells,
+        use_cases,
+        configs,
+        np.array(clean, dtype=bool),
+        sources,
+        models=[c.model.model for c in cells],
+        gpus=[c.gpu.gpu for c in cells],
+        engines=[c.engine or "" for c in cells],
+    )
 
 
 def held_out(estimator: BaseEstimator, data: TrainingSet, groups: Sequence[str]) -> Array:
@@ -229,8 +191,7 @@ def as_pair(values: Sequence[float]) -> tuple[float, float]:
 
 
 def _predictable(x: object) -> bool:
-    # Limits of inf mean "no limit"; NaN marks a row no arrangement of the budget can serve.
-    return isinstance(x, Terms) or not bool(np.isnan(np.asarray(x, dtype=float)).any())
+    return isinstance(x, Terms | LoadCase)
 
 
 def log_error_quantiles(predicted: Array, measured: Array, mask: Array) -> tuple[float, float]:

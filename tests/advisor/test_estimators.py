@@ -2,7 +2,7 @@
 
 Both models take physics, not free features: `SyncLatencyModel` a 1-D array of
 `advisor.latency.Terms` (a configuration's roofline quantities and pooling keys),
-`AsyncThroughputModel` the quantity matrix of `advisor.performance` with its two limit columns.
+`AsyncLoadModel` one of `advisor.load_fit.LoadCase` (a cell with its limits).
 The checks that feed random numeric matrices cannot fit either one; each such check is listed
 here with its reason, and every other check must pass.
 """
@@ -13,11 +13,11 @@ import warnings
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from advisor.estimators import AsyncThroughputModel, SyncLatencyModel
+from advisor.estimators import AsyncLoadModel, SyncLatencyModel
 
 STRUCTURED_X = (
-    "X must be the roofline quantities of real configurations (latency Terms, or the async "
-    "quantity matrix with its limit columns); random matrices of other shapes are not inputs"
+    "X must be the physics of real configurations (latency Terms, or load cases with their "
+    "limits); random numeric matrices are not inputs"
 )
 DENSE_PHYSICS = "physical quantities are dense real numbers: no sparse or complex input"
 CLEAN_MASK = (
@@ -85,7 +85,7 @@ def expected_failures(estimator: object) -> dict[str, str]:
 
 
 @parametrize_with_checks(
-    [SyncLatencyModel(), AsyncThroughputModel()], expected_failed_checks=expected_failures
+    [SyncLatencyModel(), AsyncLoadModel()], expected_failed_checks=expected_failures
 )
 def test_sklearn_estimator_checks(estimator, check) -> None:
     with warnings.catch_warnings():

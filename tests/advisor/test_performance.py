@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,8 +12,8 @@ from advisor.architecture import architecture_from_config
 from advisor.data import Snapshot
 from advisor.hardware import ModelSpec, fits
 from advisor.latency import FAMILIES, Shape, parameter_value, terms
-from advisor.performance import async_bound
-from advisor.predictor import Cell, PerformancePredictor, best_arrangements
+from advisor.load_fit import LoadCase, evaluate_cases
+from advisor.predictor import Cell, LoadQuestion, PerformancePredictor
 from advisor.service import Advisor
 from advisor.vocabulary import Format, Label
 
@@ -76,10 +75,11 @@ def test_never_faster_than_the_roofline(
     assert s.latency_s >= s.latency_bound_s * (1 - 1e-9)
     assert s.latency_s_lo >= s.latency_bound_s * (1 - 1e-9)
     assert s.latency_s_lo <= s.latency_s <= s.latency_s_hi
-    rows, _ = best_arrangements([c], [1.0], [0.1])
-    (a,) = fitted.predictor.predict_async([c], 1000, 100)
-    if a.label is not Label.MEASURED and np.isfinite(rows).all():
-        assert a.max_qps <= async_bound(rows)[0] * (1 + 1e-9)
+    # The naive load model (datasheet step costs, nothing fitted) saturates first.
+    naive = evaluate_cases([LoadCase(c)], {}, {}, "")[2].saturation_qps[0]
+    (a,) = fitted.predictor.predict_async([c], LoadQuestion(ttft_limit_ms=1000, itl_limit_ms=100))
+    if a.label is not Label.MEASURED:
+        assert a.max_qps <= a.max_qps_unconstrained * (1 + 1e-9) <= naive * (1 + 1e-9)
 
 
 def test_latency_grows_with_tokens(fitted: Advisor) -> None:
@@ -105,7 +105,8 @@ def test_throughput_falls_with_longer_requests(fitted: Advisor) -> None:
     qps = [
         a.max_qps
         for a in fitted.predictor.predict_async(
-            [cell(snap, "70b", "fp8", "h200", 4, 1024, d) for d in (64, 256, 1024)], None, None
+            [cell(snap, "70b", "fp8", "h200", 4, 1024, d) for d in (64, 256, 1024)],
+            LoadQuestion(),
         )
     ]
     assert qps == sorted(qps, reverse=True)
@@ -155,7 +156,7 @@ def test_any_dense_decoder_from_config_json_on_any_reference_gpu(fitted: Advisor
     predictions = fitted.predictor.predict_sync(cells)
     assert len(predictions) == len(snap.gpus)
     assert all(p.label is Label.EXTRAPOLATED and p.latency_s > 0 for p in predictions)
-    asyn = fitted.predictor.predict_async(cells, 1000, 100)
+    asyn = fitted.predictor.predict_async(cells, LoadQuestion(ttft_limit_ms=1000, itl_limit_ms=100))
     assert all(a.max_qps > 0 for a in asyn)
 
 

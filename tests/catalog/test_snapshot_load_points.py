@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -26,8 +27,10 @@ FILES = {
 }
 
 
-def successful(path: Path, index: int, metric: str) -> dict:
-    return json.loads(path.read_text())["benchmarks"][index]["metrics"][metric]["successful"]
+def successful(path: Path, index: int, metric: str) -> dict[str, Any]:
+    benchmark = json.loads(path.read_text())["benchmarks"][index]
+    found: dict[str, Any] = benchmark["metrics"][metric]["successful"]
+    return found
 
 
 def read(con: duckdb.DuckDBPyConnection) -> Snapshot:
@@ -96,9 +99,10 @@ def test_an_import_moves_the_digest_and_the_order_is_fixed(
 def test_rows_without_a_gpu_are_left_out(con: duckdb.DuckDBPyConnection) -> None:
     ingest(con, guidellm.parse_result(SWEEP, H100))
     ingest(con, guidellm.parse_result(fixture("guidellm", "guidellm-0.5.4-constant.json"), H100))
-    (run_id,) = con.execute(
+    run_ids = con.execute(
         "SELECT DISTINCT run_id FROM load_points WHERE source LIKE '%0.5.4%'"
-    ).fetchone()
+    ).fetchall()
+    (run_id,) = (row[0] for row in run_ids)
     con.execute("UPDATE runs SET gpu = NULL, gpu_count = NULL WHERE run_id = ?", [run_id])
     points = read(con).load_points
     assert len(points) == 4 and all("0.8.1-sweep" in p.source for p in points)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from advisor.errors import UnknownNameError
 from advisor.hardware import Gpu, ModelSpec, PriceEntry, PriceList
-from advisor.vocabulary import Format, Frozen
+from advisor.vocabulary import Format, Frozen, Strategy
 
 
 class UseCase(Frozen):
@@ -76,6 +76,47 @@ class AccuracyCell(Frozen):
     )
 
 
+class LoadPoint(Frozen):
+    """One GuideLLM sub-benchmark: a configuration under one load, with its percentiles."""
+
+    model: str = Field(description="model id")
+    format: Format = Field(description="quantization format")
+    gpu: str = Field(description="GPU id")
+    gpu_count: int = Field(gt=0, description="GPUs serving one deployment")
+    prefill_tokens: int | None = Field(description="prompt tokens (nominal, else measured mean)")
+    decode_tokens: int | None = Field(description="output tokens (nominal, else measured mean)")
+    use_case: str | None = Field(default=None, description="use case id, where the run says")
+    strategy: Strategy = Field(description="GuideLLM load strategy")
+    target_rate: float | None = Field(default=None, description="requests/s offered")
+    target_concurrency: int | None = Field(default=None, description="streams kept in flight")
+    achieved_rps: float | None = Field(description="requests/s completed: successful/duration")
+    concurrency: float | None = Field(default=None, description="mean requests in flight")
+    duration_s: float | None = Field(default=None, description="measured window")
+    ttft_mean_ms: float | None = Field(default=None, description="mean time to first token")
+    ttft_p50_ms: float | None = Field(default=None, description="median time to first token")
+    ttft_p90_ms: float | None = Field(default=None, description="p90 time to first token")
+    ttft_p95_ms: float | None = Field(default=None, description="p95 time to first token")
+    ttft_p99_ms: float | None = Field(default=None, description="p99 time to first token")
+    itl_mean_ms: float | None = Field(default=None, description="mean inter-token latency")
+    itl_p50_ms: float | None = Field(default=None, description="median inter-token latency")
+    itl_p90_ms: float | None = Field(default=None, description="p90 inter-token latency")
+    itl_p95_ms: float | None = Field(default=None, description="p95 inter-token latency")
+    itl_p99_ms: float | None = Field(default=None, description="p99 inter-token latency")
+    latency_mean_s: float | None = Field(default=None, description="mean request latency")
+    latency_p50_s: float | None = Field(default=None, description="median request latency")
+    latency_p90_s: float | None = Field(default=None, description="p90 request latency")
+    latency_p95_s: float | None = Field(default=None, description="p95 request latency")
+    latency_p99_s: float | None = Field(default=None, description="p99 request latency")
+    successful: int = Field(ge=0, description="requests completed")
+    errored: int = Field(ge=0, description="requests that failed")
+    incomplete: int = Field(ge=0, description="requests cut off at the end of the window")
+    source: str = Field(description="the import's source label")
+    run_id: int = Field(description="catalog run the point belongs to")
+    benchmark_index: int = Field(description="position of the sub-benchmark in its report")
+    engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
+    engine_version: str | None = Field(default=None, description="its version, e.g. 0.7.2")
+
+
 class NameRow(Frozen):
     kind: str
     alias: str
@@ -94,6 +135,9 @@ class Snapshot(Frozen):
     async_: list[AsyncCell] = Field(alias="async")
     accuracy: list[AccuracyCell]
     names: list[NameRow]
+    load_points: list[LoadPoint] = Field(
+        default_factory=list, description="GuideLLM sub-benchmarks of attributable runs"
+    )
 
     @classmethod
     def from_rows(cls, document: dict[str, object]) -> Snapshot:

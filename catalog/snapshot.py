@@ -9,7 +9,8 @@ from typing import Any
 from catalog.db import Connection
 from catalog.queries import records
 
-PARTS = ("models", "gpus", "use_cases", "sync", "async", "accuracy")
+# Every part is in the digest, so an import of any of them invalidates the fitted-model cache.
+PARTS = ("models", "gpus", "use_cases", "sync", "async", "accuracy", "load_points")
 
 
 def read_snapshot(con: Connection, price_list: str | None = None) -> dict[str, Any]:

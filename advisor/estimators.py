@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from advisor.latency import Components, components, fit_parameters
 from advisor.load import Array
-from advisor.load_fit import evaluate_cases, fit_load
+from advisor.load_fit import PointObservation, evaluate_cases, fit_load
 
 
 def checked_target(y: Array) -> Array:
@@ -67,14 +67,22 @@ class AsyncLoadModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     the batched efficiencies and each measured configuration's own factor (`advisor.load_fit`).
     """
 
-    def __init__(self, sync_params: dict[str, float] | None = None, engine: str = "") -> None:
+    def __init__(
+        self,
+        sync_params: dict[str, float] | None = None,
+        engine: str = "",
+        points: tuple[PointObservation, ...] = (),
+    ) -> None:
         self.sync_params = sync_params
         self.engine = engine
+        self.points = points
 
     def fit(self, X: Array, y: Array, sample_weight: Array | None = None) -> AsyncLoadModel:
         y = checked_target(y)
         keep = np.ones(len(y), bool) if sample_weight is None else np.asarray(sample_weight) > 0
-        self.params_ = fit_load(list(X[keep]), y[keep], self.sync_params or {}, self.engine)
+        self.params_ = fit_load(
+            list(X[keep]), y[keep], self.sync_params or {}, self.engine, self.points
+        )
         return self
 
     def predict(self, X: Array) -> Array:

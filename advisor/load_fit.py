@@ -28,7 +28,7 @@ from advisor.hardware import (
     weight_bytes,
 )
 from advisor.latency import generation, step_parts, terms
-from advisor.load import Array, Limits, Replica, max_rate, saturation_rate
+from advisor.load import Array, Limits, Replica, figures, max_rate, saturation_rate
 from advisor.vocabulary import FORMAT_COMPUTE, Arrivals, Binding
 
 # vLLM's scheduler defaults, assumed when a deployment does not say: the V0 engine (before 0.8)
@@ -315,14 +315,20 @@ def fit_efficiency(
 
 
 def calibration_factors(
-    predicted_qps: Array, measured_qps: Array, configurations: Sequence[str]
+    predicted_qps: Array,
+    measured_qps: Array,
+    configurations: Sequence[str],
+    more: Sequence[tuple[str, float]] = (),
 ) -> dict[str, float]:
     """Each configuration's step-cost factor from its rows: rates scale as 1 / k, so
-    log k = mean log(predicted / measured), shrunk toward 0 by a pseudo-count."""
+    log k = mean log(predicted / measured), shrunk toward 0 by a pseudo-count. `more` adds
+    (configuration, log k) pairs found otherwise (load points)."""
     logs: dict[str, list[float]] = {}
     for p, m, c in zip(predicted_qps, measured_qps, configurations, strict=True):
         if p > 0 and m > 0 and math.isfinite(p):
             logs.setdefault(c, []).append(math.log(p / m))
+    for c, value in more:
+        logs.setdefault(c, []).append(value)
     return {
         f"calibration[{c}]": math.exp(sum(v) / (len(v) + CALIBRATION_PSEUDO_ROWS))
         for c, v in logs.items()
@@ -385,14 +391,57 @@ def evaluate_cases(
     return a, replica, out
 
 
+@dataclass(frozen=True)
+class PointObservation:
+    """One load point as the calibration takes it: the cell, the rate it achieved, its median
+    ITL (the figure least disturbed by a short run) and its arrivals."""
+
+    cell: Cell
+    rate: float
+    itl_p50_s: float
+    arrivals: Arrivals
+
+
+def point_factors(
+    points: Sequence[PointObservation],
+    sync_params: Mapping[str, float],
+    load_params: Mapping[str, float],
+    engine: str,
+) -> list[tuple[str, float]]:
+    """(configuration, log k) of each load point: k = measured / predicted median ITL at the
+    rate it achieved, on the arrangement that serves most when unconstrained."""
+    if not points:
+        return []
+    cells = [p.cell for p in points]
+    a = arranged(cells, sync_params, engine)
+    replica = costed(a, cells, load_params)
+    sat = saturation_rate(replica) * a.replicas
+    chosen: dict[int, int] = {}
+    for j, owner in enumerate(a.owner):
+        if owner not in chosen or sat[j] > sat[chosen[owner]]:
+            chosen[owner] = j
+    out = []
+    for i, point in enumerate(points):
+        if i not in chosen:
+            continue
+        j = chosen[i]
+        one = replica.take(np.array([j]))
+        rate = np.array([point.rate / a.replicas[j]])
+        predicted = float(figures(one, rate, 50.0, point.arrivals).itl_s[0])
+        if math.isfinite(predicted) and predicted > 0:
+            out.append((configuration(point.cell), math.log(point.itl_p50_s / predicted)))
+    return out
+
+
 def fit_load(
     cases: Sequence[LoadCase],
     measured_qps: Array,
     sync_params: Mapping[str, float],
     engine: str,
+    points: Sequence[PointObservation] = (),
 ) -> dict[str, float]:
     """Compute efficiency on the unconstrained cases, then each configuration's factor on all
-    of them (twice: a factor changes which limit binds)."""
+    of them and on its load points (twice: a factor changes which limit binds)."""
     cells = [c.cell for c in cases]
     a = arranged(cells, sync_params, engine)
     free = [i for i, c in enumerate(cases) if c.unconstrained]
@@ -416,7 +465,8 @@ def fit_load(
     names = [configuration(c) for c in cells]
     for _ in range(2):
         _, _, found = evaluate_cases(cases, sync_params, params, engine)
-        factors = calibration_factors(found.qps, np.asarray(measured_qps, float), names)
+        more = point_factors(points, sync_params, params, engine)
+        factors = calibration_factors(found.qps, np.asarray(measured_qps, float), names, more)
         for key, factor in factors.items():
             params[key] = params.get(key, 1.0) * factor
     return params

@@ -19,7 +19,10 @@ from advisor.cells import AsyncPrediction, Cell
 from advisor.fleet import chance_to_meet, sized_deployments
 from advisor.load import Limits, Replica, figures, max_rate, saturation_rate
 from advisor.load_fit import Arranged, LoadCase, evaluate_cases
-from advisor.vocabulary import Arrivals, Label
+from advisor.vocabulary import Arrivals, Binding, Label
+
+# Bisection steps on log10 k when matching a measurement: 6 decades / 2^16, 0.02% in k.
+MATCH_STEPS = 16
 
 
 @dataclass(frozen=True)
@@ -96,19 +99,19 @@ def predict_operating(
         arrivals=question.arrivals,
     )
     # A measurement rescales the cell's step costs so that the model's max rate is the measured
-    # one (exact at saturation; one correction more where a latency limit binds).
+    # one: its figures at the operating point then agree with it (bisection on log k).
     factor = np.ones(n)
     qps = found.qps.copy()
     binding = list(found.binding)
     target = np.array([m if m is not None else np.nan for m in measured])
-    fix = ok & np.isfinite(target) & (qps > 0)
+    fix = ok & np.isfinite(target) & (target > 0)
     if fix.any():
-        for _ in range(2):
-            factor[fix] *= qps[fix] / target[fix]
-            rate, bound = max_rate(chosen.take(fix).scaled(factor[fix]), _take(limits, fix))
-            qps[fix] = rate * replicas[fix]
-            for j, i in enumerate(np.flatnonzero(fix)):
-                binding[i] = bound[j]
+        factor[fix], qps[fix], bound = _matched(
+            chosen.take(fix), _take(limits, fix), target[fix] / replicas[fix]
+        )
+        qps[fix] *= replicas[fix]
+        for j, i in enumerate(np.flatnonzero(fix)):
+            binding[i] = bound[j]
     chosen = chosen.scaled(factor)
     unconstrained = np.maximum(
         _best_saturation(a, replica, n) * 1.0, saturation_rate(chosen) * replicas
@@ -140,7 +143,9 @@ def predict_operating(
                 max_qps=float(qps[i]) if serving else 0.0,
                 max_qps_lo=float(max_lo[i]) if serving else 0.0,
                 max_qps_hi=float(max_hi[i]) if serving else 0.0,
-                max_qps_unconstrained=float(unconstrained[i]) if ok[i] else 0.0,
+                max_qps_unconstrained=float(unconstrained[i])
+                if ok[i] and np.isfinite(unconstrained[i])
+                else float(qps[i]),
                 binding_constraint=binding[i] if ok[i] else None,
                 tensor_parallel_size=int(tp[i]),
                 replicas=int(replicas[i]),
@@ -164,6 +169,22 @@ def predict_operating(
             )
         )
     return out
+
+
+def _matched(
+    r: Replica, limits: Limits, target: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[Binding | None]]:
+    """The step-cost factor k at which each replica's max rate is `target`, that rate, and
+    what binds there. The max rate falls as k grows, so bisect log k in [1/1000, 1000]."""
+    lo, hi = np.full(len(target), -3.0), np.full(len(target), 3.0)
+    for _ in range(MATCH_STEPS):
+        mid = (lo + hi) / 2
+        rate, _ = max_rate(r.scaled(10**mid), limits)
+        fast = rate > target
+        lo, hi = np.where(fast, mid, lo), np.where(fast, hi, mid)
+    factor = 10**lo
+    rate, binding = max_rate(r.scaled(factor), limits)
+    return factor, rate, binding
 
 
 def _take(limits: Limits, mask: np.ndarray) -> Limits:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.cells import AsyncPrediction, Cell, SyncPrediction, shape_of
-from advisor.data import Snapshot
+from advisor.data import LoadPoint, Snapshot
 from advisor.latency import components, is_calibrated, terms
-from advisor.load_fit import configuration
+from advisor.load_curve import configurations, matches_shape, read_curve, saturation
+from advisor.load_fit import PointObservation, configuration
 from advisor.operating import Interval, LoadQuestion, predict_operating
 from advisor.training import (
     AMBIGUOUS_SOURCES,
@@ -27,7 +28,7 @@ from advisor.training import (
     newest_engine,
     sync_training,
 )
-from advisor.vocabulary import Format, Label
+from advisor.vocabulary import Arrivals, Format, Label, Strategy
 
 __all__ = [
     "SHORT_DECODE_TOKENS",
@@ -81,6 +82,33 @@ class Domain:
         )
 
 
+def observations(snapshot: Snapshot) -> list[PointObservation]:
+    """The load points that calibrate the load model: unsaturated, with a median ITL."""
+    out = []
+    for points in configurations(snapshot.load_points).values():
+        for point, saturated in zip(points, saturation(points), strict=True):
+            usable = point.prefill_tokens and point.decode_tokens and point.decode_tokens > 1
+            if saturated or not usable or not point.itl_p50_ms or not point.achieved_rps:
+                continue
+            poisson = point.strategy is Strategy.POISSON
+            out.append(
+                PointObservation(
+                    cell=Cell(
+                        model=snapshot.model(point.model),
+                        format=point.format,
+                        gpu=snapshot.gpu(point.gpu),
+                        gpu_count=point.gpu_count,
+                        prefill_tokens=point.prefill_tokens or 1,
+                        decode_tokens=point.decode_tokens or 1,
+                    ),
+                    rate=point.achieved_rps,
+                    itl_p50_s=point.itl_p50_ms / 1000,
+                    arrivals=Arrivals.POISSON if poisson else Arrivals.CONSTANT,
+                )
+            )
+    return out
+
+
 class PerformancePredictor:
     """Both performance models, fitted on a snapshot, with measured values where they exist."""
 
@@ -94,7 +122,7 @@ class PerformancePredictor:
         asy = async_training(snapshot)
         self.engine_ = newest_engine(sync.engines)
         if coefficients is None:
-            coefficients = self._fit(sync, asy, self.engine_)
+            coefficients = self._fit(sync, asy, self.engine_, observations(snapshot))
         self.sync_params_: dict[str, float] = dict(coefficients["sync_params"])
         self.sync_q_ = as_pair(coefficients["sync_q"])
         self.sync_q_calibrated_ = as_pair(coefficients["sync_q_calibrated"])
@@ -116,10 +144,17 @@ class PerformancePredictor:
             if row.source not in AMBIGUOUS_SOURCES:
                 key = (*cell_key(cell), row.ttft_limit_ms, row.itl_limit_ms)
                 self.async_measured_[key] = max(self.async_measured_.get(key, 0.0), row.max_qps)
+        # A team's GuideLLM curves, by deployment: read under each question's own limits.
+        self.curves_: dict[tuple[object, ...], list[list[LoadPoint]]] = {}
+        for key, points in configurations(snapshot.load_points).items():
+            deployment = (key.model, key.format, key.gpu, key.gpu_count)
+            self.curves_.setdefault(deployment, []).append(points)
         return self
 
     @staticmethod
-    def _fit(sync: TrainingSet, asy: TrainingSet, engine: str) -> dict[str, Any]:
+    def _fit(
+        sync: TrainingSet, asy: TrainingSet, engine: str, points: Sequence[PointObservation]
+    ) -> dict[str, Any]:
         from advisor.estimators import AsyncLoadModel, SyncLatencyModel
 
         weight = sync.clean.astype(float)
@@ -132,7 +167,7 @@ class PerformancePredictor:
         sync_q_calibrated = log_error_quantiles(
             held_out(SyncLatencyModel(), sync, sync.use_cases), sync.y, sync.clean
         )
-        load = AsyncLoadModel(sync_model.params_, engine)
+        load = AsyncLoadModel(sync_model.params_, engine, tuple(points))
         fitted = load.fit(asy.X, asy.y, sample_weight=asy.clean.astype(float))
         async_q = log_error_quantiles(held_out(load, asy, asy.models), asy.y, asy.clean)
         async_q_calibrated = log_error_quantiles(
@@ -224,6 +259,24 @@ class PerformancePredictor:
         key = (*cell_key(cell), question.ttft_limit_ms, question.itl_limit_ms)
         return self.async_measured_.get(key)
 
+    def _measured_curve(self, cell: Cell, question: LoadQuestion) -> float | None:
+        """The max QPS read from the deployment's own GuideLLM curve at the question's limits
+        and percentile, where its points bracket it."""
+        deployment = (cell.model.model, cell.format, cell.gpu.gpu, cell.gpu_count)
+        for points in self.curves_.get(deployment, []):
+            if not matches_shape(points[0], cell.prefill_tokens, cell.decode_tokens):
+                continue
+            reading = read_curve(
+                points,
+                ttft_limit_ms=question.ttft_limit_ms,
+                itl_limit_ms=question.itl_limit_ms,
+                latency_limit_s=question.latency_limit_s,
+                percentile=question.percentile,
+            )
+            if reading is not None and reading.measured:
+                return reading.max_qps
+        return None
+
     def predict_async(
         self, cells: Sequence[Cell], question: LoadQuestion
     ) -> list[AsyncPrediction]:
@@ -231,7 +284,10 @@ class PerformancePredictor:
         point (the max QPS, or with a target load, the load over the deployments it needs)."""
         if not cells:
             return []
-        measured = [self._measured_async(c, question) for c in cells]
+        measured = []
+        for cell in cells:
+            value = self._measured_curve(cell, question)
+            measured.append(self._measured_async(cell, question) if value is None else value)
         labels = [
             Label.MEASURED if m is not None else self.label(c)
             for c, m in zip(cells, measured, strict=True)

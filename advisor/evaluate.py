@@ -150,8 +150,6 @@ def evaluate(
                 )
             else:
                 count = sized_deployments(target_qps, fields["max_qps"])
-            fields.update(
-                fleet_figures(count, usd, target_qps, cell.decode_tokens, cell.gpu_count)
-            )
+            fields.update(fleet_figures(count, usd, target_qps, cell.decode_tokens, cell.gpu_count))
         options.append(Option(**fields))
     return options

@@ -72,9 +72,11 @@ def scheduler_limits(engine: str, memory_gib: float) -> tuple[int, int]:
     return TOKEN_BUDGET_V0, MAX_NUM_SEQS
 
 
-def configuration(cell: Cell) -> str:
-    """What one team's load measurements calibrate: the deployment, on any engine."""
-    return f"{cell.model.model}|{cell.format.value}|{cell.gpu.gpu}|{cell.gpu_count}"
+def configuration(cell: Cell, tp: int) -> str:
+    """What load measurements calibrate: one replica (model, format, GPU, tensor-parallel
+    size) on any engine. Replicas are independent, so a deployment of several scales
+    linearly and shares its replicas' calibration."""
+    return f"{cell.model.model}|{cell.format.value}|{cell.gpu.gpu}|tp{tp}"
 
 
 def compute_keys(cell: Cell) -> tuple[str, ...]:
@@ -166,9 +168,7 @@ def _subset(a: Arranged, mask: Array) -> Arranged:
     )
 
 
-def efficiency(
-    params: Mapping[str, float], family: str, keys: Sequence[tuple[str, ...]]
-) -> Array:
+def efficiency(params: Mapping[str, float], family: str, keys: Sequence[tuple[str, ...]]) -> Array:
     """1 + e of one family for each key path: the pooled sum, never below zero."""
     return np.array(
         [1.0 + max(sum(params.get(f"{family}[{k}]", 0.0) for k in path), 0.0) for path in keys]
@@ -199,7 +199,10 @@ def costed(a: Arranged, cells: Sequence[Cell], load_params: Mapping[str, float])
         }
     )
     factors = np.array(
-        [load_params.get(f"calibration[{configuration(cells[i])}]", 1.0) for i in a.owner]
+        [
+            load_params.get(f"calibration[{configuration(cells[i], int(tp))}]", 1.0)
+            for i, tp in zip(a.owner, a.tp, strict=True)
+        ]
     )
     return floored(a, with_compute.scaled(factors))
 
@@ -215,9 +218,7 @@ def floored(a: Arranged, r: Replica) -> Replica:
     )
 
 
-def best(
-    a: Arranged, replica: Replica, n_cells: int, limits: Limits
-) -> Best:
+def best(a: Arranged, replica: Replica, n_cells: int, limits: Limits) -> Best:
     """The arrangement with the highest max rate per deployment for each cell."""
     per_replica, binding = max_rate(replica, limits)
     per_deployment = per_replica * a.replicas
@@ -429,7 +430,8 @@ def point_factors(
         rate = np.array([point.rate / a.replicas[j]])
         predicted = float(figures(one, rate, 50.0, point.arrivals).itl_s[0])
         if math.isfinite(predicted) and predicted > 0:
-            out.append((configuration(point.cell), math.log(point.itl_p50_s / predicted)))
+            name = configuration(point.cell, int(a.tp[j]))
+            out.append((name, math.log(point.itl_p50_s / predicted)))
     return out
 
 
@@ -462,9 +464,12 @@ def fit_load(
                 np.asarray(measured_qps, float)[usable],
             )
         )
-    names = [configuration(c) for c in cells]
     for _ in range(2):
         _, _, found = evaluate_cases(cases, sync_params, params, engine)
+        names = [
+            configuration(c, int(a.tp[j])) if j >= 0 else ""
+            for c, j in zip(cells, found.row, strict=True)
+        ]
         more = point_factors(points, sync_params, params, engine)
         factors = calibration_factors(found.qps, np.asarray(measured_qps, float), names, more)
         for key, factor in factors.items():

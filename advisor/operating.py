@@ -39,8 +39,10 @@ class LoadQuestion:
 
     @property
     def unconstrained(self) -> bool:
-        return self.ttft_limit_ms is None and self.itl_limit_ms is None and (
-            self.latency_limit_s is None
+        return (
+            self.ttft_limit_ms is None
+            and self.itl_limit_ms is None
+            and (self.latency_limit_s is None)
         )
 
     def case(self, cell: Cell) -> LoadCase:

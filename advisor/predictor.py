@@ -12,7 +12,7 @@ from advisor.cells import AsyncPrediction, Cell, SyncPrediction, shape_of
 from advisor.data import LoadPoint, Snapshot
 from advisor.latency import components, is_calibrated, terms
 from advisor.load_curve import configurations, matches_shape, read_curve, saturation
-from advisor.load_fit import PointObservation, configuration
+from advisor.load_fit import PointObservation, arrangements, configuration
 from advisor.operating import Interval, LoadQuestion, predict_operating
 from advisor.training import (
     AMBIGUOUS_SOURCES,
@@ -277,9 +277,7 @@ class PerformancePredictor:
                 return reading.max_qps
         return None
 
-    def predict_async(
-        self, cells: Sequence[Cell], question: LoadQuestion
-    ) -> list[AsyncPrediction]:
+    def predict_async(self, cells: Sequence[Cell], question: LoadQuestion) -> list[AsyncPrediction]:
         """Each cell's max QPS within the question's limits, and its figures at the operating
         point (the max QPS, or with a target load, the load over the deployments it needs)."""
         if not cells:
@@ -297,7 +295,10 @@ class PerformancePredictor:
             if label is Label.MEASURED:
                 low, high = math.log(1 - MEASURED_SPREAD), math.log(1 + MEASURED_SPREAD)
             else:
-                own = f"calibration[{configuration(cell)}]" in self.load_params_
+                own = any(
+                    f"calibration[{configuration(cell, tp)}]" in self.load_params_
+                    for tp, _ in arrangements(cell.gpu_count, cell.gpu.nodes_of)
+                )
                 q = self.async_q_calibrated_ if own else self.async_q_
                 widen = EXTRAPOLATION_WIDENING if label is Label.EXTRAPOLATED else 1.0
                 low, high = min(q[0], 0.0) * widen, max(q[1], 0.0) * widen

@@ -138,7 +138,7 @@ def test_the_throughput_rows_are_saturation(fitted: Advisor) -> None:
     snap = fitted.snapshot
     c = cell(snap, "70b", "int8", "a100", 4, 4096, 512)
     p = fitted.predictor
-    _, replica, found = evaluate_cases([LoadCase(c)], p.sync_params_, p.load_params_, p.engine_)
+    *_, found = evaluate_cases([LoadCase(c)], p.sync_params_, p.load_params_, p.engine_)
     assert found.qps[0] == pytest.approx(found.saturation_qps[0], rel=1e-3)
     assert found.binding[0] in (Binding.COMPUTE, Binding.KV_CACHE)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 from pydantic import Field
 
@@ -97,6 +98,7 @@ def parse_price_rows(rows: list[dict[str, object]], name: str) -> PriceList:
 WEIGHT_BITS = {Format.BF16: 16, Format.FP8: 8, Format.INT8: 8, Format.INT4: 4}
 
 
+@cache
 def linear_weight_bytes(arch: Architecture, fmt: Format) -> float:
     """The quantized linear layers, with INT4's BF16 scale per group of 128."""
     linear = linear_params(arch)
@@ -116,6 +118,7 @@ def streamed_bytes_per_token(arch: Architecture, fmt: Format) -> float:
     return linear_weight_bytes(arch, fmt) + arch.vocab_size * arch.hidden_size * 2
 
 
+@cache
 def linear_params(arch: Architecture) -> float:
     q, kv = arch.heads * arch.head_dim, arch.kv_heads * arch.head_dim
     per_layer = 2 * arch.hidden_size * q + 2 * arch.hidden_size * kv

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,8 +124,10 @@ class Terms:
     attention_step: float = 0.0  # the attention family's quantity in one decode step
 
 
+@lru_cache(maxsize=4096)
 def terms(shape: Shape) -> Terms:
-    """Roofline quantities and pooling keys of one shape."""
+    """Roofline quantities and pooling keys of one shape (a pure function of it: memoised,
+    since the synchronous and load models ask for the same shapes)."""
     arch, gpu, tp, fmt = shape.model.arch, shape.gpu, shape.tp, shape.format
     peak = gpu.peak_tflops(FORMAT_COMPUTE[fmt])
     if peak is None:
@@ -192,14 +195,34 @@ def is_calibrated(params: Mapping[str, float], t: Terms) -> bool:
     return _calibration(t.configuration) in params
 
 
+class FamilyValues:
+    """Every family's parameter of a shape (the sum over its pooling levels, at least 0),
+    memoised per set of pooling keys for one call over many shapes: the shapes of one
+    configuration share them."""
+
+    def __init__(self, params: Mapping[str, float]) -> None:
+        self.params = params
+        self.memo: dict[tuple[tuple[str, ...], ...], dict[str, float]] = {}
+
+    def __call__(self, t: Terms) -> dict[str, float]:
+        key = tuple(t.keys[f] for f in FAMILIES)
+        found = self.memo.get(key)
+        if found is None:
+            found = {f: parameter_value(self.params, f, t.keys[f]) for f in FAMILIES}
+            self.memo[key] = found
+        return found
+
+
 def parameter_value(params: Mapping[str, float], family: str, keys: Sequence[str]) -> float:
     """A parameter of one shape: the sum over its pooling levels, never below zero."""
     return max(sum(params.get(_column(family, k), 0.0) for k in keys), 0.0)
 
 
-def _parts(params: Mapping[str, float], t: Terms) -> tuple[float, float, float]:
+def _parts(
+    params: Mapping[str, float], t: Terms, values: FamilyValues | None = None
+) -> tuple[float, float, float]:
     """(TTFT, decode steps, request) in seconds, before any calibration."""
-    values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
+    values = (values or FamilyValues(params))(t)
     total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
     first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
     return first, total - first - values["request"], values["request"]
@@ -216,9 +239,11 @@ class StepParts:
     request_s: float  # per request, outside the steps
 
 
-def step_parts(params: Mapping[str, float], t: Terms) -> StepParts:
+def step_parts(
+    params: Mapping[str, float], t: Terms, values: FamilyValues | None = None
+) -> StepParts:
     """The fitted per-pass costs of one shape, with its configuration's own calibration."""
-    values = {f: parameter_value(params, f, t.keys[f]) for f in FAMILIES}
+    values = (values or FamilyValues(params))(t)
     weights = t.quantity_ttft["weights"]
     fixed = weights + sum(values[f] * t.quantity_ttft[f] for f in ("weights", "step", "allreduce"))
     prompt = t.ttft_bound_s - weights + values["prefill"] * t.quantity_ttft["prefill"]
@@ -247,8 +272,9 @@ def components(params: Mapping[str, float], shapes_terms: Sequence[Terms]) -> Co
     """TTFT, mean ITL, per-request cost and latency of each shape."""
     n = len(shapes_terms)
     ttft, itl, request, latency, bound = (np.zeros(n) for _ in range(5))
+    values = FamilyValues(params)
     for i, t in enumerate(shapes_terms):
-        first, decode, request[i] = _parts(params, t)
+        first, decode, request[i] = _parts(params, t, values)
         # The configuration's own corrections scale its per-token and prompt time, never below
         # their bounds.
         decode *= 1.0 + params.get(_calibration(t.configuration), 0.0)
@@ -334,8 +360,9 @@ def _calibrations(
     and one cell cannot tell it from the decode steps).
     """
     rows: dict[str, list[tuple[float, float, float]]] = {}
+    values = FamilyValues(params)
     for t, measured in zip(shapes_terms, y, strict=True):
-        first, decode, request = _parts(params, t)
+        first, decode, request = _parts(params, t, values)
         r = (measured - first - decode - request) / measured
         rows.setdefault(t.configuration, []).append((decode / measured, first / measured, r))
     out: dict[str, float] = {}

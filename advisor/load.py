@@ -48,8 +48,9 @@ Z = {50.0: 0.0, 90.0: 1.2815516, 95.0: 1.6448536, 99.0: 2.3263479}
 # Under Poisson arrivals a request's mean batch varies less than the instantaneous one: its
 # lifetime averages the in-flight count's fluctuation (variance factor, fitted on the simulator).
 BATCH_AVERAGING = 0.5
-# Bisection steps for the max rate: 2^-40 of the saturation rate.
-BISECTION_STEPS = 40
+# Bisection steps for the max rate: within 2^-16 (0.002%) of the saturation rate, far below the
+# model's error; the answer is the low end, so it always meets the limits.
+BISECTION_STEPS = 16
 # A max rate within this of saturation is set by saturation (compute or KV cache).
 SATURATION_MARGIN = 1e-3
 
@@ -231,21 +232,26 @@ def max_rate(r: Replica, limits: Limits) -> tuple[Array, list[Binding | None]]:
     rate = np.where(idle & (sat > 0), lo, 0.0)
     at = figures(r, rate, limits.percentile, limits.arrivals)
     _, kv_bound = saturation_batch(r)
+    # The limit closest to its edge binds (at rate 0: the one an idle replica misses most).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.nan_to_num(
+            np.stack(
+                [
+                    at.ttft_s / limits.ttft_s,
+                    at.itl_s / limits.itl_s,
+                    at.latency_s / limits.latency_s,
+                ]
+            ),
+            nan=0.0,
+        )
+    tightest = np.argmax(ratios, axis=0)
+    limited = (Binding.TTFT, Binding.ITL, Binding.LATENCY)
     binding: list[Binding | None] = []
     for i in range(len(rate)):
-        if rate[i] <= 0:
-            binding.append(_tightest(at, limits, i) if sat[i] > 0 else Binding.KV_CACHE)
+        if sat[i] <= 0:
+            binding.append(Binding.KV_CACHE)
         elif rate[i] >= sat[i] * (1 - SATURATION_MARGIN):
             binding.append(Binding.KV_CACHE if kv_bound[i] else Binding.COMPUTE)
         else:
-            binding.append(_tightest(at, limits, i))
+            binding.append(limited[int(tightest[i])])
     return rate, binding
-
-
-def _tightest(f: Figures, limits: Limits, i: int) -> Binding:
-    ratios = {
-        Binding.TTFT: f.ttft_s[i] / limits.ttft_s[i],
-        Binding.ITL: f.itl_s[i] / limits.itl_s[i],
-        Binding.LATENCY: f.latency_s[i] / limits.latency_s[i],
-    }
-    return max(ratios, key=lambda k: float(np.nan_to_num(ratios[k], nan=0.0)))

@@ -27,7 +27,7 @@ from advisor.hardware import (
     kv_bytes_per_token,
     weight_bytes,
 )
-from advisor.latency import generation, step_parts, terms
+from advisor.latency import FamilyValues, generation, step_parts, terms
 from advisor.load import Array, Limits, Replica, figures, max_rate, saturation_rate
 from advisor.vocabulary import FORMAT_COMPUTE, Arrivals, Binding
 
@@ -109,6 +109,7 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
     rows: dict[str, list[float]] = {k: [] for k in Replica.__dataclass_fields__}
     base: dict[str, list[float]] = {f: [] for f in FAMILIES}
     comm, owner, tps, reps, weights = [], [], [], [], []
+    values = FamilyValues(sync_params)
     for index, cell in enumerate(cells):
         context = cell.prefill_tokens + cell.decode_tokens
         arch, gpu = cell.model.arch, cell.gpu
@@ -120,7 +121,8 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
         for tp, replicas in arrangements(cell.gpu_count, gpu.nodes_of):
             if not fits(arch, cell.format, gpu, tp, context):
                 continue
-            parts = step_parts(sync_params, terms(shape_of(cell, tp, cell.engine or engine)))
+            shape = terms(shape_of(cell, tp, cell.engine or engine))
+            parts = step_parts(sync_params, shape, values)
             memory = tp * gpu.memory_gib * MEMORY_UTILISATION * 2**30
             free = memory - weight_bytes(arch, cell.format)
             rows["fixed_s"].append(parts.fixed_s)
@@ -170,9 +172,15 @@ def _subset(a: Arranged, mask: Array) -> Arranged:
 
 def efficiency(params: Mapping[str, float], family: str, keys: Sequence[tuple[str, ...]]) -> Array:
     """1 + e of one family for each key path: the pooled sum, never below zero."""
-    return np.array(
-        [1.0 + max(sum(params.get(f"{family}[{k}]", 0.0) for k in path), 0.0) for path in keys]
-    )
+    memo: dict[tuple[str, ...], float] = {}
+    out = np.empty(len(keys))
+    for i, path in enumerate(keys):
+        value = memo.get(path)
+        if value is None:
+            value = 1.0 + max(sum(params.get(f"{family}[{k}]", 0.0) for k in path), 0.0)
+            memo[path] = value
+        out[i] = value
+    return out
 
 
 @dataclass(frozen=True)

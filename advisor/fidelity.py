@@ -9,6 +9,7 @@ load model with datasheet step costs, no fitted efficiency and no calibration).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -18,7 +19,13 @@ from advisor.data import Snapshot
 from advisor.estimators import AsyncLoadModel, SyncLatencyModel
 from advisor.hardware import PriceList
 from advisor.load import Array
-from advisor.load_fit import evaluate_cases
+from advisor.load_fit import (
+    PointObservation,
+    configuration,
+    evaluate_cases,
+    point_factors,
+    point_figures,
+)
 from advisor.training import (
     SHORT_DECODE_TOKENS,
     TrainingSet,
@@ -124,6 +131,48 @@ def sync_generalisation(
     return {"fitted": fitted, "baseline": baseline}
 
 
+def load_curve_fidelity(
+    snapshot: Snapshot, sync_params: dict[str, float], load_params: dict[str, float], engine: str
+) -> dict[str, Any]:
+    """Each imported curve's points, one at a time: the configuration calibrated on its other
+    points, then the held-out point's p99 TTFT and ITL predicted at the rate it achieved."""
+    from advisor.predictor import observations
+
+    points = observations(snapshot)
+    by_curve: dict[str, list[PointObservation]] = defaultdict(list)
+    for point in points:
+        c = point.cell
+        by_curve[f"{configuration(c, c.gpu_count)}|{c.prefill_tokens}/{c.decode_tokens}"].append(
+            point
+        )
+    predicted: dict[str, list[float]] = {"ttft": [], "itl": []}
+    measured: dict[str, list[float]] = {"ttft": [], "itl": []}
+    curves = 0
+    for curve in by_curve.values():
+        if len(curve) < 3:
+            continue
+        curves += 1
+        for i, held in enumerate(curve):
+            others = curve[:i] + curve[i + 1 :]
+            own = dict(load_params)
+            for name, log_k in point_factors(others, sync_params, load_params, engine):
+                key = f"calibration[{name}]"
+                own[key] = own.get(key, 1.0) * math.exp(log_k / len(others))
+            ttft, itl = point_figures([held], sync_params, own, engine, 99.0)
+            for metric, value, truth in (
+                ("ttft", ttft[0], held.ttft_p99_s),
+                ("itl", itl[0], held.itl_p99_s),
+            ):
+                if truth:
+                    predicted[metric].append(float(value))
+                    measured[metric].append(truth)
+    out: dict[str, Any] = {"curves": curves}
+    for metric in ("ttft", "itl"):
+        p, m = np.array(predicted[metric]), np.array(measured[metric])
+        out[f"{metric}_p99"] = _ape_summary(p, m, np.ones(len(m), bool))
+    return out
+
+
 def fidelity(snapshot: Snapshot) -> dict[str, Any]:
     """The fitted models and the naive roofline, side by side, in one document."""
     prices = snapshot.price_list()
@@ -182,6 +231,7 @@ def fidelity(snapshot: Snapshot) -> dict[str, Any]:
     }
     out["parameters"] = {k: round(v, 6) for k, v in sorted(sync_params.params_.items())}
     fitted_load = load.fit(asy.X, asy.y, sample_weight=asy.clean.astype(float)).params_
+    out["load_curve"] = load_curve_fidelity(snapshot, sync_params.params_, fitted_load, engine)
     out["load_parameters"] = {
         k: round(v, 6) for k, v in sorted(fitted_load.items()) if not k.startswith("calibration")
     }

@@ -403,12 +403,44 @@ def evaluate_cases(
 @dataclass(frozen=True)
 class PointObservation:
     """One load point as the calibration takes it: the cell, the rate it achieved, its median
-    ITL (the figure least disturbed by a short run) and its arrivals."""
+    ITL (the figure least disturbed by a short run) and its arrivals; its p99 TTFT and ITL
+    (what `advisor fidelity` predicts from the other points)."""
 
     cell: Cell
     rate: float
     itl_p50_s: float
     arrivals: Arrivals
+    ttft_p99_s: float | None = None
+    itl_p99_s: float | None = None
+
+
+def point_figures(
+    points: Sequence[PointObservation],
+    sync_params: Mapping[str, float],
+    load_params: Mapping[str, float],
+    engine: str,
+    percentile: float,
+) -> tuple[Array, Array]:
+    """Predicted (TTFT, ITL) in s of each load point at the rate it achieved and its own
+    arrivals, on the arrangement that serves most when unconstrained (NaN: none fits)."""
+    ttft, itl = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    if not points:
+        return ttft, itl
+    cells = [p.cell for p in points]
+    a = arranged(cells, sync_params, engine)
+    replica = costed(a, cells, load_params)
+    sat = saturation_rate(replica) * a.replicas
+    chosen: dict[int, int] = {}
+    for j, owner in enumerate(a.owner):
+        if owner not in chosen or sat[j] > sat[chosen[owner]]:
+            chosen[owner] = j
+    for i, point in enumerate(points):
+        if i in chosen:
+            j = chosen[i]
+            rate = np.array([point.rate / a.replicas[j]])
+            f = figures(replica.take(np.array([j])), rate, percentile, point.arrivals)
+            ttft[i], itl[i] = f.ttft_s[0], f.itl_s[0]
+    return ttft, itl
 
 
 def point_factors(
@@ -418,29 +450,25 @@ def point_factors(
     engine: str,
 ) -> list[tuple[str, float]]:
     """(configuration, log k) of each load point: k = measured / predicted median ITL at the
-    rate it achieved, on the arrangement that serves most when unconstrained."""
-    if not points:
-        return []
-    cells = [p.cell for p in points]
-    a = arranged(cells, sync_params, engine)
-    replica = costed(a, cells, load_params)
-    sat = saturation_rate(replica) * a.replicas
-    chosen: dict[int, int] = {}
-    for j, owner in enumerate(a.owner):
-        if owner not in chosen or sat[j] > sat[chosen[owner]]:
-            chosen[owner] = j
+    rate it achieved."""
+    _, itl = point_figures(points, sync_params, load_params, engine, 50.0)
     out = []
-    for i, point in enumerate(points):
-        if i not in chosen:
-            continue
-        j = chosen[i]
-        one = replica.take(np.array([j]))
-        rate = np.array([point.rate / a.replicas[j]])
-        predicted = float(figures(one, rate, 50.0, point.arrivals).itl_s[0])
+    for point, predicted in zip(points, itl, strict=True):
         if math.isfinite(predicted) and predicted > 0:
-            name = configuration(point.cell, int(a.tp[j]))
-            out.append((name, math.log(point.itl_p50_s / predicted)))
+            tp = best_tp(point.cell, sync_params, load_params, engine)
+            out.append((configuration(point.cell, tp), math.log(point.itl_p50_s / predicted)))
     return out
+
+
+def best_tp(
+    cell: Cell, sync_params: Mapping[str, float], load_params: Mapping[str, float], engine: str
+) -> int:
+    """The tensor-parallel size of the arrangement that serves most when unconstrained."""
+    a = arranged([cell], sync_params, engine)
+    if not len(a.owner):
+        return cell.gpu_count
+    sat = saturation_rate(costed(a, [cell], load_params)) * a.replicas
+    return int(a.tp[int(np.argmax(sat))])
 
 
 def fit_load(

@@ -104,6 +104,8 @@ def observations(snapshot: Snapshot) -> list[PointObservation]:
                     rate=point.achieved_rps,
                     itl_p50_s=point.itl_p50_ms / 1000,
                     arrivals=Arrivals.POISSON if poisson else Arrivals.CONSTANT,
+                    ttft_p99_s=point.ttft_p99_ms / 1000 if point.ttft_p99_ms else None,
+                    itl_p99_s=point.itl_p99_ms / 1000 if point.itl_p99_ms else None,
                 )
             )
     return out

@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-from advisor.vocabulary import DEFAULT_PERCENTILE
+from api.words import percentile_word, targets_line
 
 
 def plain(value: Any) -> Any:
@@ -85,11 +85,6 @@ class Column:
     header: str
     cell: Callable[[dict[str, Any]], str]
     keep: int = ALWAYS
-
-
-def percentile_word(query: Mapping[str, Any]) -> str:
-    """The percentile the answer's limits apply to, as GuideLLM names it: p99."""
-    return f"p{float(query.get('percentile') or DEFAULT_PERCENTILE):g}"
 
 
 def _interval(o: Mapping[str, Any], key: str, digits: int = 3) -> str:
@@ -225,29 +220,6 @@ def fitted_table(
     rows = [[cells[i][row] for i in shown] for row in range(len(options))]
     table = _options_table([columns[i] for i in shown], rows, widths)
     return table, [c for i, c in enumerate(columns) if i not in kept]
-
-
-def targets_line(query: Mapping[str, Any]) -> str:
-    """The limits, floor and load of an answer's query in words: what the title line says."""
-    sync = query.get("mode") == "sync"
-    latency = [
-        f"TTFT < {query['ttft_limit_ms']:g} ms" if query.get("ttft_limit_ms") else "",
-        f"ITL < {query['itl_limit_ms']:.4g} ms" if query.get("itl_limit_ms") else "",
-        f"latency < {query['latency_limit_s']:g} s" if query.get("latency_limit_s") else "",
-    ]
-    parts = [", ".join(x for x in latency if x)]
-    if parts[0] and not sync:
-        parts[0] += f" at {percentile_word(query)}"
-    if not sync:
-        parts.append(f"{query.get('arrivals') or 'poisson'} arrivals")
-    if query.get("min_recovery_pct"):
-        parts.append(f"recovery >= {query['min_recovery_pct']:g}% ({query['suite']})")
-    if query.get("qps"):
-        load = f"{query['qps']:g} QPS"
-        if query.get("headroom_pct") is not None:
-            load += f" with {query['headroom_pct']:g}% headroom"
-        parts.append(load)
-    return ", ".join(x for x in parts if x)
 
 
 def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from typing import Any
 from advisor.errors import InvalidInputError
 from api.chart_drawing import to_png, to_svg
 from api.charts import advice_chart, recovery_chart
-from api.render import targets_line
+from api.words import targets_line
 
 
 @cache

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
 from api.app import create_app
+from api.ask import AskError, read_question
 from tests.api.test_http import problem, settings_for
 
 
@@ -82,3 +84,30 @@ def test_openapi_documents_the_parameters(client: TestClient) -> None:
     assert {"percentile", "arrivals", "headroom_pct"} <= set(body)
     answer = schema["components"]["schemas"]["AdviceQuery"]["properties"]
     assert {"percentile", "arrivals", "headroom_pct"} <= set(answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        (
+            "70b on h100, p95 TTFT under 500 ms, 20 requests per second with 15% headroom",
+            {"percentile": 95.0, "ttft_ms": 500.0, "qps": 20.0, "headroom_pct": 15.0},
+        ),
+        (
+            "8b for rag, 90th percentile ITL under 40 ms at a constant rate",
+            {"percentile": 90.0, "itl_ms": 40.0, "arrivals": "constant"},
+        ),
+        ("70b, median TTFT under 200 ms, poisson arrivals", {"percentile": 50.0}),
+    ],
+)
+def test_questions_can_name_the_percentile_arrivals_and_headroom(
+    snapshot: Any, question: str, expected: dict[str, Any]
+) -> None:
+    understood, _ = read_question(question, snapshot)
+    assert understood.items() >= expected.items()
+
+
+def test_an_unreported_percentile_is_not_read_as_something_else(snapshot: Any) -> None:
+    with pytest.raises(AskError) as caught:
+        read_question("70b at p80", snapshot)
+    assert caught.value.unrecognised == ["p80"]

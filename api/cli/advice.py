@@ -1,5 +1,5 @@
-"""`advise`, `advisor predict` and `advisor fidelity`: the answers of the fitted models, for
-people (tables) and programs (JSON, CSV)."""
+"""`advise` and `advisor predict`: the answers of the fitted models, for people (tables) and
+programs (JSON, CSV)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from advisor.service import PredictRequest, Query, predict, validated
 from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals
 from api.cli.shell import CONTEXT_SETTINGS, catalog_option, fail, message_of, out, settings_from
 from api.render import print_advice, print_csv, print_json, print_table
-from api.runtime import load_advisor, load_snapshot, read_prices
+from api.runtime import load_advisor, read_prices
 from api.settings import Settings
 from catalog.model_config import local_models
 
@@ -349,73 +349,3 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     for row in rows:
         row["mode"] = row.get("mode") or "sync"
     return rows
-
-
-FIDELITY_KEYS = (
-    "sync_short_use_case_out",
-    "sync_long_use_case_out",
-    "sync_config_out",
-    "sync_model_out",
-    "sync_gpu_out",
-    "sync_engine_out",
-    "sync_engine_out_reverse",
-    "sync_calibrated",
-    "async_use_case_out",
-    "async_model_out",
-)
-
-
-@click.command("fidelity")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@click.pass_context
-def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Held-out error of the performance models next to a naive roofline, and how often the
-    predicted best format per (model, GPU, use case) is the measured best."""
-    from advisor.fidelity import fidelity  # fits many models: scikit-learn loads only here
-
-    document = fidelity(load_snapshot(ctx.obj))
-    if as_json:
-        print_json(document)
-        return
-    rows = []
-    targets = document["targets"]
-    for key in FIDELITY_KEYS:
-        fitted, naive = document[key], document["baseline"].get(key, {})
-        rows.append(
-            [
-                key,
-                fitted["median_ape_pct"],
-                fitted["p90_ape_pct"],
-                naive.get("median_ape_pct"),
-                naive.get("p90_ape_pct"),
-                targets.get(key),
-                fitted["n"],
-            ]
-        )
-    rows.append(
-        [
-            "decision_agreement_pct",
-            document["decision_agreement_pct"],
-            None,
-            document["baseline"]["decision_agreement_pct"],
-            None,
-            targets.get("decision_agreement_pct"),
-            sum(total for _, total in document["decision_groups"].values()),
-        ]
-    )
-    print_table(
-        out,
-        [
-            "held-out",
-            "median APE %",
-            "p90 APE %",
-            "roofline median %",
-            "roofline p90 %",
-            "target",
-            "n",
-        ],
-        rows,
-        "Fidelity (grouped cross-validation)",
-    )
-    for note in document["notes"].values():
-        out.print(f"[dim]{note}[/]", highlight=False)

@@ -112,6 +112,20 @@ def read_question(question: str, snapshot: Snapshot) -> tuple[dict[str, Any], li
     query: dict[str, Any] = {}
     defaulted: list[str] = []
 
+    # First: "99th percentile" holds a number the limits' patterns must not read.
+    m = r.take(
+        r"(?<![\w.])p(50|90|95|99)\b|(?<![\w.])(50|90|95|99)(?:th)?[- ]percentile\b|\bmedian\b"
+    )
+    if m is not None:
+        query["percentile"] = float(m.group(1) or m.group(2) or 50)
+    if r.take(r"\bpoisson(?:\s+arrivals?)?\b"):
+        query["arrivals"] = "poisson"
+    elif r.take(r"\b(?:constant|steady|fixed)[- ](?:rate|arrivals?|load)\b"):
+        query["arrivals"] = "constant"
+    m = r.take(rf"{NUMBER}\s*%\s*headroom\b|\bheadroom\s*(?:of)?\s*{NUMBER}\s*%")
+    if m is not None:
+        query["headroom_pct"] = float((m.group(1) or m.group(2)).replace(",", ""))
+
     limit_words = r"(?:ttft|time[- ]to[- ]first[- ]token|first token)"
     itl_words = r"(?:itl|inter[- ]token latency|per[- ]token latency|tpot|per token)"
     for words, key in ((limit_words, "ttft_ms"), (itl_words, "itl_ms")):
@@ -203,8 +217,9 @@ def read_question(question: str, snapshot: Snapshot) -> tuple[dict[str, Any], li
             f"could not understand: {', '.join(repr(w) for w in leftover)}. Questions can name a "
             "model (8b, 70b, 405b, a Hugging Face id), GPUs (a100, h100, l40s, ...), formats, a "
             "use case (rag, code completion, chat, summarization, ...), limits (500 ms TTFT, ITL "
-            "under 50 ms, latency under 5 s), an accuracy floor (99% accuracy), a load (20 "
-            "requests per second), token counts, 'at most 4 GPUs' and sync or async",
+            "under 50 ms, latency under 5 s) and their percentile (p95, median), an accuracy floor "
+            "(99% accuracy), a load (20 requests per second, 20% headroom, poisson or constant "
+            "rate), token counts, 'at most 4 GPUs' and sync or async",
             leftover,
         )
     if "model" not in query:

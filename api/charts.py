@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.words import percentile_word
+
 FORMAT_COLOURS = {"bf16": "#6b7280", "fp8": "#2563eb", "int8": "#16a34a", "int4": "#ea580c"}
 WIDTH, HEIGHT = 760, 440
 MARGIN = {"left": 78, "right": 24, "top": 36, "bottom": 56}
@@ -168,7 +170,9 @@ def advice_chart(doc: dict[str, Any]) -> Chart:
     xs = [m.x for m in marks] + [g.value for g in guides if g.axis == "x"]
     ys = [m.y for m in marks]
     x_axis = Axis(
-        "latency, s (one request at a time)" if sync else "max QPS within the TTFT/ITL limits",
+        "latency, s (one request at a time)"
+        if sync
+        else f"max QPS within the limits at {percentile_word(query)}",
         "log" if xs and max(xs) / min(xs) > 8 else "linear",
         *(_span(xs, True) if xs else (0.1, 10)),
     )

@@ -5,13 +5,18 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Mapping, Sequence
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+
+from api.words import percentile_word, targets_line
 
 
 def plain(value: Any) -> Any:
@@ -70,26 +75,191 @@ def _usd(value: float | None) -> str:
     return f"${value:.3g}" if value < 1 else f"${value:,.2f}"
 
 
-def option_row(option: Any, sync: bool) -> list[str]:
-    o = option if isinstance(option, dict) else option.model_dump(mode="json")
-    key = "latency_s" if sync else "max_qps"
-    perf = f"{_fmt(o.get(key))} [{_fmt(o.get(key + '_lo'))}-{_fmt(o.get(key + '_hi'))}]"
+ALWAYS = 100  # the `keep` of columns no console is too narrow for
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the advice table; on a narrow console the lowest `keep` is hidden first."""
+
+    header: str
+    cell: Callable[[dict[str, Any]], str]
+    keep: int = ALWAYS
+
+
+def _interval(o: Mapping[str, Any], key: str, digits: int = 3) -> str:
+    low, high = _fmt(o.get(key + "_lo"), digits), _fmt(o.get(key + "_hi"), digits)
+    return f"{_fmt(o.get(key), digits)} [{low}-{high}]"
+
+
+def _layout(o: dict[str, Any]) -> str:
     layout = f"{o['gpu_count']} x {o['gpu']}"
     if (o.get("replicas") or 1) > 1:
         layout += f" ({o['replicas']}x TP{o['tensor_parallel_size']})"
+    return layout
+
+
+def _recovery(o: dict[str, Any]) -> str:
     recovery = o.get("recovery_pct")
-    return [
-        o["format"],
-        layout,
-        perf,
-        f"{_fmt(o.get('ttft_ms'), 4)} / {_fmt(o.get('itl_ms'), 3)}",
-        _usd(o.get("usd_per_query")),
-        _usd(o.get("fleet_usd_per_hour"))
-        if o.get("fleet_usd_per_hour")
-        else _usd(o.get("usd_per_hour")),
-        "-" if recovery is None else f"{recovery:.2f}%",
-        o.get("label") or "-",
+    return "-" if recovery is None else f"{recovery:.2f}%"
+
+
+def _ttft_itl(o: dict[str, Any]) -> str:
+    return f"{_fmt(o.get('ttft_ms'), 4)} / {_fmt(o.get('itl_ms'), 3)}"
+
+
+def _chance(probability: float) -> str:
+    # Rounding would turn a near-certainty into a promise: 0.996 is not 100%.
+    if 0.99 < probability < 1:
+        return ">99%"
+    if 0 < probability < 0.01:
+        return "<1%"
+    return f"{100 * probability:.0f}%"
+
+
+def advice_columns(query: Mapping[str, Any], options: Sequence[dict[str, Any]]) -> list[Column]:
+    """The advice table's columns for this answer: the operating point's only where the
+    options carry one, the fleet's only for a target load."""
+    sync = query.get("mode") == "sync"
+
+    def has(key: str) -> bool:
+        return any(o.get(key) is not None for o in options)
+
+    columns = [Column("format", lambda o: str(o["format"])), Column("GPUs", _layout)]
+    if sync:
+        columns += [
+            Column("latency (80%)", lambda o: _interval(o, "latency_s"), 90),
+            Column("TTFT / ITL ms", _ttft_itl, 60),
+        ]
+    else:
+        p = percentile_word(query)
+        operating, sized = has("operating_qps"), bool(query.get("qps"))
+        # Without a target load the operating point is the max QPS: its interval says more.
+        columns.append(
+            Column("max QPS (80%)", lambda o: _interval(o, "max_qps"), 60 if sized else 80)
+        )
+        if operating:
+            columns.append(
+                Column("QPS @ op", lambda o: _fmt(o.get("operating_qps")), 80 if sized else 55)
+            )
+        # Without an operating point the figures are those of one request on an idle server.
+        columns.append(
+            Column(f"TTFT / ITL {p} ms" if operating else "TTFT / ITL ms", _ttft_itl, 90)
+        )
+        if query.get("latency_limit_s"):
+            columns.append(Column(f"latency {p} s", lambda o: _fmt(o.get("latency_s")), 75))
+        if has("binding_constraint"):
+            columns.append(
+                Column("limited by", lambda o: str(o.get("binding_constraint") or "-"), 50)
+            )
+    if query.get("qps"):
+        columns += [
+            Column("deployments", lambda o: _fmt(o.get("deployments")), 88),
+            Column("GPUs total", lambda o: _fmt(o.get("fleet_gpus")), 86),
+            Column("fleet USD/h", lambda o: _usd(o.get("fleet_usd_per_hour"))),
+            Column("USD/M out", lambda o: _usd(o.get("usd_per_million_output_tokens")), 84),
+            Column("USD/query", lambda o: _usd(o.get("usd_per_query")), 35),
+        ]
+    else:
+        columns += [
+            Column("USD/query", lambda o: _usd(o.get("usd_per_query"))),
+            Column("USD/hour", lambda o: _usd(o.get("usd_per_hour")), 30),
+        ]
+    columns += [
+        Column("recovery", _recovery, 45),
+        Column("label", lambda o: str(o.get("label") or "-"), 40),
     ]
+    return columns
+
+
+def _options_table(
+    columns: Sequence[Column], cells: Sequence[Sequence[str]], widths: Sequence[int] | None
+) -> Table:
+    table = Table(title="Recommendation", header_style="bold", title_style="bold green")
+    for number, column in enumerate(columns):
+        if widths is None:  # not even the columns kept always fit: rich folds what it must
+            table.add_column(column.header, overflow="fold")
+        else:
+            header = "\n".join(textwrap.wrap(column.header, widths[number]))
+            table.add_column(header, width=widths[number])
+    for number, row in enumerate(cells):
+        table.add_row(*row, style=None if number == 0 else "dim")
+    return table
+
+
+def fitted_table(
+    console: Console, columns: Sequence[Column], options: Sequence[dict[str, Any]]
+) -> tuple[Table, list[Column]]:
+    """The table, and the columns hidden because the console is too narrow for them.
+
+    The most important columns are placed first, and each one that still fits is added; they
+    are shown in their own order. A figure never folds: a header wraps on its spaces when the
+    room left is too small for it on one line."""
+    cells = [[c.cell(o) for o in options] for c in columns]
+    figures = [
+        max(cell_len(text) for text in [*c.header.split(), *cs])
+        for c, cs in zip(columns, cells, strict=True)
+    ]
+    # Heavy box: a border left of every column and one at the end; a space each side of a cell.
+    used = 1 + sum(w + 3 for c, w in zip(columns, figures, strict=True) if c.keep >= ALWAYS)
+    kept = {i for i, c in enumerate(columns) if c.keep >= ALWAYS}
+    for i in sorted(range(len(columns)), key=lambda i: -columns[i].keep):
+        if i not in kept and used + figures[i] + 3 <= console.width:
+            kept.add(i)
+            used += figures[i] + 3
+    shown = sorted(kept)
+    widths: list[int] | None = None
+    if used <= console.width:
+        widths = []
+        for i in shown:  # the room left unwraps headers, leftmost first
+            width = max(
+                figures[i], min(cell_len(columns[i].header), figures[i] + console.width - used)
+            )
+            used += width - figures[i]
+            widths.append(width)
+    rows = [[cells[i][row] for i in shown] for row in range(len(options))]
+    table = _options_table([columns[i] for i in shown], rows, widths)
+    return table, [c for i, c in enumerate(columns) if i not in kept]
+
+
+def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of what the table cannot say about the winner, or not on every console:
+    its operating point with intervals, its fleet, and how the fleet was sized."""
+    lines = []
+    if rec.get("operating_qps") is not None:
+        figures = (
+            f"{_fmt(rec['operating_qps'])} QPS per deployment, {percentile_word(query)} "
+            f"TTFT {_interval(rec, 'ttft_ms', 4)} ms, ITL {_interval(rec, 'itl_ms')} ms"
+        )
+        if rec.get("ttft_unloaded_ms") is not None or rec.get("itl_unloaded_ms") is not None:
+            figures += (
+                f"; idle server: {_fmt(rec.get('ttft_unloaded_ms'), 4)} / "
+                f"{_fmt(rec.get('itl_unloaded_ms'))} ms"
+            )
+        lines.append(("load", figures))
+    qps = query.get("qps")
+    if qps and rec.get("deployments") is not None:
+        fleet = [f"{rec['deployments']} deployments"]
+        if rec.get("fleet_gpus") is not None:
+            fleet.append(f"{rec['fleet_gpus']} GPUs")
+        fleet.append(f"{_usd(rec.get('fleet_usd_per_hour'))}/hour")
+        if rec.get("usd_per_million_output_tokens") is not None:
+            fleet.append(f"{_usd(rec['usd_per_million_output_tokens'])} per million output tokens")
+        lines.append(("fleet", f"{', '.join(fleet)} for {qps:g} QPS"))
+    sizing = []
+    if rec.get("sized_qps_per_deployment") is not None:
+        headroom = query.get("headroom_pct")
+        basis = f"{headroom:g}% headroom" if headroom is not None else "the 80% interval's low end"
+        sizing.append(
+            f"sized on {_fmt(rec['sized_qps_per_deployment'])} QPS per deployment ({basis})"
+        )
+    if rec.get("meets_limits_probability") is not None and qps:
+        sizing.append(
+            f"chance to meet the limits at {qps:g} QPS: {_chance(rec['meets_limits_probability'])}"
+        )
+    if sizing:
+        lines.append(("sizing", "; ".join(sizing)))
+    return lines
 
 
 def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None = None) -> None:
@@ -97,42 +267,23 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
     only it knows its own flags."""
     hints = hints or {}
     query = advice.query
-    sync = query["mode"] == "sync"
     title = (
         f"{query['model']} | {query['prefill_tokens']} in / {query['decode_tokens']} out"
         f" | {query['mode']}"
     )
-    limits = [
-        f"TTFT < {query['ttft_limit_ms']:g} ms" if query.get("ttft_limit_ms") else "",
-        f"ITL < {query['itl_limit_ms']:.4g} ms" if query.get("itl_limit_ms") else "",
-        f"latency < {query['latency_limit_s']:g} s" if query.get("latency_limit_s") else "",
-        f"recovery >= {query['min_recovery_pct']:g}% ({query['suite']})"
-        if query.get("min_recovery_pct")
-        else "",
-        f"{query['qps']:g} QPS" if query.get("qps") else "",
-    ]
-    console.print(f"[bold]{title}[/]  " + ", ".join(x for x in limits if x), highlight=False)
+    console.print(f"[bold]{title}[/]  {targets_line(query)}", highlight=False)
     if query.get("defaults"):
         console.print(f"[dim]defaults: {'; '.join(query['defaults'])}[/]", highlight=False)
-    header = [
-        "format",
-        "GPUs",
-        "latency (80%)" if sync else "max QPS (80%)",
-        "TTFT / ITL ms",
-        "USD/query",
-        "USD/hour",
-        "recovery",
-        "label",
-    ]
     if advice.recommendation is not None:
         rec = advice.recommendation
-        table = Table(title="Recommendation", header_style="bold", title_style="bold green")
-        for column in header:
-            table.add_column(column)
-        table.add_row(*option_row(rec, sync))
-        for option in advice.alternatives[:8]:
-            table.add_row(*option_row(option, sync), style="dim")
+        options = [rec, *(o.model_dump(mode="json") for o in advice.alternatives[:8])]
+        table, hidden = fitted_table(console, advice_columns(query, options), options)
         console.print(table)
+        for label, line in winner_lines(rec, query):
+            console.print(f"[bold]{label + ':':<8}[/] {line}", highlight=False)
+        if hidden:
+            names = ", ".join(c.header for c in hidden)
+            console.print(f"[dim]hidden at this width: {names} (--json has them)[/]")
         console.print(
             f"[bold]serve:[/]   {rec['vllm_serve_command']}", highlight=False, soft_wrap=True
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from functools import cache
 from importlib import resources
@@ -11,6 +12,7 @@ from typing import Any
 from advisor.errors import InvalidInputError
 from api.chart_drawing import to_png, to_svg
 from api.charts import advice_chart, recovery_chart
+from api.words import targets_line
 
 
 @cache
@@ -29,6 +31,14 @@ def report_html(advice: dict[str, Any]) -> str:
         },
     }
     page = asset("index.html")
+    # The targets in the file itself, not only in what its script draws: a listing of report
+    # files, or a reader without scripts, still sees which percentile the figures are at.
+    query = advice.get("query") or {}
+    if query.get("model"):
+        named = html.escape(f"{query['model']}: {targets_line(query)}")
+        page = page.replace(
+            "<title>quant-advisor</title>", f"<title>quant-advisor | {named}</title>"
+        )
     page = page.replace(
         '<link rel="stylesheet" href="/static/style.css">',
         "<style>\n" + asset("style.css") + "\n</style>",

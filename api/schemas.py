@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from advisor.search import Option, Rejected
+from advisor.search import HeadroomPct, Option, Rejected
 from advisor.service import PredictRequest, Query
-from advisor.vocabulary import Mode
+from advisor.vocabulary import DEFAULT_PERCENTILE, Arrivals, Mode
 
 
 class ApiModel(BaseModel):
@@ -27,6 +27,10 @@ class PriceRow(ApiModel):
 class AdviceRequest(Query):
     """The query of `advise`, as JSON; `prices` replaces the default price list."""
 
+    # GET and the command line call it headroom: a body may too.
+    headroom_pct: HeadroomPct = Field(
+        default=None, validation_alias=AliasChoices("headroom_pct", "headroom")
+    )
     prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
 
 
@@ -62,6 +66,13 @@ class AdviceQuery(BaseModel):
     latency_s: float | None = Field(default=None, gt=0, description="latency limit")
     min_recovery_pct: float | None = Field(default=None, gt=0, description="accuracy floor")
     qps: float | None = Field(default=None, gt=0, description="target load")
+    percentile: float = Field(
+        default=DEFAULT_PERCENTILE, description="percentile the limits apply to (async)"
+    )
+    arrivals: Arrivals = Field(default=Arrivals.POISSON, description="async arrivals")
+    headroom_pct: float | None = Field(
+        default=None, description="headroom the fleet was sized with, % (none: the interval's)"
+    )
     defaults: list[str] = Field(default_factory=list, description="what was defaulted")
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import click
 
 from advisor import __version__
-from api.cli.advice import advise, fidelity_cmd, predict_cmd
+from api.cli.advice import advise, predict_cmd
 from api.cli.catalog import catalog_group
+from api.cli.fidelity import fidelity_cmd
 from api.cli.profile import profile_group
 from api.cli.serve import serve
 from api.cli.shell import CONTEXT_SETTINGS, AdvisorGroup, catalog_option, message_of, settings_from

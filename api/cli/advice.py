@@ -1,5 +1,5 @@
-"""`advise`, `advisor predict` and `advisor fidelity`: the answers of the fitted models, for
-people (tables) and programs (JSON, CSV)."""
+"""`advise` and `advisor predict`: the answers of the fitted models, for people (tables) and
+programs (JSON, CSV)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from advisor.query import (
     STUDY_TTFT_LIMIT_MS,
 )
 from advisor.service import PredictRequest, Query, predict, validated
+from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals
 from api.cli.shell import CONTEXT_SETTINGS, catalog_option, fail, message_of, out, settings_from
 from api.render import print_advice, print_csv, print_json, print_table
-from api.runtime import load_advisor, load_snapshot, read_prices
+from api.runtime import load_advisor, read_prices
 from api.settings import Settings
 from catalog.model_config import local_models
 
@@ -33,6 +34,7 @@ FLAG_WORDS = {
     "ttft_limit_ms": "ttft_ms",
     "itl_limit_ms": "itl_ms",
     "latency_limit_s": "latency_s",
+    "headroom_pct": "headroom",
 }
 
 
@@ -42,8 +44,10 @@ def query_of(fields: dict[str, Any]) -> Query:
         query: Query = validated(Query, fields)
     except InvalidInputError as exc:
         field, sep, rest = str(exc).partition(": ")
-        if sep and field in FLAG_WORDS:
-            raise InvalidInputError(f"{FLAG_WORDS[field]}: {rest}") from exc
+        # pydantic's words for a validator's own message, which says it all already.
+        plain = rest.removeprefix("value error, ")
+        if sep and (field in FLAG_WORDS or plain != rest):
+            raise InvalidInputError(f"{FLAG_WORDS.get(field, field)}: {plain}") from exc
         raise
     return query
 
@@ -83,7 +87,35 @@ def query_of(fields: dict[str, Any]) -> Query:
     type=float,
     help=f"ITL limit (async default: {STUDY_ITL_LIMIT_MS:g}, the study's).",
 )
-@click.option("--latency-s", "latency_limit_s", type=float, help="End-to-end latency limit.")
+@click.option(
+    "--latency-s",
+    "latency_limit_s",
+    type=float,
+    help="End-to-end latency limit, s (async: at the operating point, at --percentile).",
+)
+@click.option(
+    "--percentile",
+    type=float,
+    default=DEFAULT_PERCENTILE,
+    show_default=f"{DEFAULT_PERCENTILE:g}",
+    metavar="[" + "|".join(f"{p:g}" for p in PERCENTILES) + "]",
+    help="Async: the percentile of TTFT, ITL and latency the limits apply to.",
+)
+@click.option(
+    "--arrivals",
+    type=click.Choice([a.value for a in Arrivals]),
+    default=Arrivals.POISSON.value,
+    show_default=True,
+    help="Async: how requests arrive (GuideLLM's poisson or constant rate).",
+)
+@click.option(
+    "--headroom",
+    "headroom_pct",
+    type=float,
+    metavar="PCT",
+    help="With --qps: size each deployment at least PCT % below its predicted max QPS "
+    "(default: size on the 80% interval's low end).",
+)
 @click.option(
     "--min-recovery",
     type=float,
@@ -132,6 +164,9 @@ def advise(
     ttft_limit_ms: float | None,
     itl_limit_ms: float | None,
     latency_limit_s: float | None,
+    percentile: float,
+    arrivals: str,
+    headroom_pct: float | None,
     min_recovery: float | None,
     suite: str | None,
     qps: float | None,
@@ -164,6 +199,9 @@ def advise(
                 "ttft_limit_ms": ttft_limit_ms,
                 "itl_limit_ms": itl_limit_ms,
                 "latency_limit_s": latency_limit_s,
+                "percentile": percentile,
+                "arrivals": arrivals,
+                "headroom_pct": headroom_pct,
                 "min_recovery": min_recovery,
                 "suite": suite,
                 "qps": qps,
@@ -311,73 +349,3 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     for row in rows:
         row["mode"] = row.get("mode") or "sync"
     return rows
-
-
-FIDELITY_KEYS = (
-    "sync_short_use_case_out",
-    "sync_long_use_case_out",
-    "sync_config_out",
-    "sync_model_out",
-    "sync_gpu_out",
-    "sync_engine_out",
-    "sync_engine_out_reverse",
-    "sync_calibrated",
-    "async_use_case_out",
-    "async_model_out",
-)
-
-
-@click.command("fidelity")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@click.pass_context
-def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
-    """Held-out error of the performance models next to a naive roofline, and how often the
-    predicted best format per (model, GPU, use case) is the measured best."""
-    from advisor.fidelity import fidelity  # fits many models: scikit-learn loads only here
-
-    document = fidelity(load_snapshot(ctx.obj))
-    if as_json:
-        print_json(document)
-        return
-    rows = []
-    targets = document["targets"]
-    for key in FIDELITY_KEYS:
-        fitted, naive = document[key], document["baseline"].get(key, {})
-        rows.append(
-            [
-                key,
-                fitted["median_ape_pct"],
-                fitted["p90_ape_pct"],
-                naive.get("median_ape_pct"),
-                naive.get("p90_ape_pct"),
-                targets.get(key),
-                fitted["n"],
-            ]
-        )
-    rows.append(
-        [
-            "decision_agreement_pct",
-            document["decision_agreement_pct"],
-            None,
-            document["baseline"]["decision_agreement_pct"],
-            None,
-            targets.get("decision_agreement_pct"),
-            sum(total for _, total in document["decision_groups"].values()),
-        ]
-    )
-    print_table(
-        out,
-        [
-            "held-out",
-            "median APE %",
-            "p90 APE %",
-            "roofline median %",
-            "roofline p90 %",
-            "target",
-            "n",
-        ],
-        rows,
-        "Fidelity (grouped cross-validation)",
-    )
-    for note in document["notes"].values():
-        out.print(f"[dim]{note}[/]", highlight=False)

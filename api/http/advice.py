@@ -11,9 +11,10 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
+from advisor.errors import InvalidInputError
 from advisor.query import MAX_GPUS
 from advisor.service import Query, predict, validated
-from advisor.vocabulary import Mode
+from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals, Mode
 from api.ask import read_question
 from api.http.body import Deferred, DeferredDTO
 from api.http.deps import ENGINE, price_list
@@ -85,6 +86,26 @@ class AdviceController(Controller):
         min_recovery: FromQuery[float | None] = None,
         suite: FromQuery[str | None] = None,
         qps: FromQuery[float | None] = None,
+        percentile: Annotated[
+            float,
+            QueryParameter(
+                description="percentile the TTFT, ITL and latency limits apply to (async): "
+                + ", ".join(f"{p:g}" for p in PERCENTILES)
+            ),
+        ] = DEFAULT_PERCENTILE,
+        arrivals: Annotated[
+            Arrivals, QueryParameter(description="async arrivals: poisson or constant")
+        ] = Arrivals.POISSON,
+        headroom_pct: Annotated[
+            float | None,
+            QueryParameter(
+                description="with qps: size each deployment at least this far below its "
+                "predicted max QPS, % (default: size on the 80% interval's low end)"
+            ),
+        ] = None,
+        headroom: Annotated[
+            float | None, QueryParameter(description="headroom_pct, as `advise --headroom`")
+        ] = None,
         max_gpus: FromQuery[int] = MAX_GPUS,
         engine_version: Annotated[
             str | None,
@@ -92,6 +113,8 @@ class AdviceController(Controller):
         ] = None,
     ) -> Response[bytes]:
         """The cheapest format, GPU type and count within the targets (same as `advise --json`)."""
+        if headroom is not None and headroom_pct is not None and headroom != headroom_pct:
+            raise InvalidInputError("give headroom or headroom_pct, not both")
         # The query parameters keep their first names (gpu, ttft_ms, ...): Query accepts them.
         fields = {
             "model": model,
@@ -107,6 +130,9 @@ class AdviceController(Controller):
             "min_recovery": min_recovery,
             "suite": suite,
             "qps": qps,
+            "percentile": percentile,
+            "arrivals": arrivals,
+            "headroom_pct": headroom_pct if headroom_pct is not None else headroom,
             "max_gpus": max_gpus,
             "engine_version": engine_version,
         }

@@ -23,6 +23,7 @@ from advisor.errors import (
     MissingFieldError,
     UnknownNameError,
 )
+from advisor.vocabulary import PERCENTILES, Arrivals, Mode
 from api.ask import AskError
 from api.schemas import Problem
 
@@ -86,14 +87,32 @@ def _catalog(exc: CatalogError) -> ProblemDetailsException:
     return problem(503, "catalog-unavailable", "Catalog unavailable", str(exc))
 
 
+# Closed sets whose values a client is told when it sends another (a GET parameter is refused
+# by Litestar before the core can name them).
+ACCEPTED: dict[str, list[Any]] = {
+    "percentile": [int(p) if p.is_integer() else p for p in PERCENTILES],
+    "arrivals": [a.value for a in Arrivals],
+    "mode": [m.value for m in Mode],
+}
+
+
 def _validation(exc: ValidationException) -> ProblemDetailsException:
     errors = [
         {"field": e.get("key"), "message": e.get("message"), "source": e.get("source")}
         for e in (exc.extra if isinstance(exc.extra, list) else [])
     ]
-    fields = ", ".join(str(e["field"]) for e in errors if e["field"])
-    detail = f"invalid value for {fields}" if fields else str(exc.detail)
-    return problem(422, "invalid-input", "Invalid input", detail, errors=errors)
+    fields = [str(e["field"]) for e in errors if e["field"]]
+    detail = f"invalid value for {', '.join(fields)}" if fields else str(exc.detail)
+    if len(errors) == 1 and errors[0]["message"]:
+        detail += ": " + str(errors[0]["message"]).removeprefix("Value error, ")
+    closed = next((f for f in fields if f in ACCEPTED), None)
+    if closed is None:
+        return problem(422, "invalid-input", "Invalid input", detail, errors=errors)
+    accepted = ACCEPTED[closed]
+    words = ", ".join(str(a) for a in accepted)
+    if words not in detail:
+        detail += f" ({closed} accepts {words})"
+    return problem(422, "invalid-input", "Invalid input", detail, errors=errors, accepted=accepted)
 
 
 def _http(exc: HTTPException) -> ProblemDetailsException:

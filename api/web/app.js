@@ -3,7 +3,10 @@
 "use strict";
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"}[c]));
-const fmt = (v, d = 3) => (v === null || v === undefined) ? "-" : Number(v).toPrecision(d).replace(/\.?0+$/, "");
+// d significant digits; zeros are trimmed after a decimal point only (1180 stays 1180), and a
+// number with more integer digits than d is written whole, not as 1.23e+4.
+const fmt = (v, d = 3) => (v === null || v === undefined) ? "-" : Math.abs(v) >= 10 ** d ? Math.round(v).toLocaleString("en-US")
+  : Number(v).toPrecision(d).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
 const usd = (v) => (v === null || v === undefined) ? "-" : (v < 1 ? "$" + Number(v).toPrecision(3) : "$" + Number(v).toFixed(2));
 
 async function api(path, options) {
@@ -30,11 +33,15 @@ function formParams() {
   return params;
 }
 
+// Fields a question does not set go back to the query's defaults, not to blank.
+const FORM_DEFAULTS = {percentile: "99", arrivals: "poisson"};
+
 function fillForm(understood) {
   const form = $("#query-form");
   for (const el of form.elements) {
     if (!el.name || el.type === "checkbox") continue;
     if (el.name in understood) el.value = understood[el.name];
+    else if (el.name in FORM_DEFAULTS) el.value = FORM_DEFAULTS[el.name];
     else if (!["model", "mode"].includes(el.name)) el.value = "";
   }
   if (understood.mode) form.elements.mode.value = understood.mode;
@@ -45,25 +52,82 @@ function fillForm(understood) {
 
 function row(o, cells) { return "<tr" + (o.cheaper_than_recommendation !== undefined ? " class=\"rejected\"" : "") + ">" + cells.map((c) => "<td>" + c + "</td>").join("") + "</tr>"; }
 
-function optionCells(o, sync) {
-  const layout = o.gpu_count + " x " + esc(o.gpu) + ((o.replicas || 1) > 1 ? " (" + o.replicas + "x TP" + o.tensor_parallel_size + ")" : "");
-  const perf = sync ? fmt(o.latency_s) + " s [" + fmt(o.latency_s_lo) + "-" + fmt(o.latency_s_hi) + "]"
-                    : fmt(o.max_qps) + " QPS [" + fmt(o.max_qps_lo) + "-" + fmt(o.max_qps_hi) + "]";
-  return [esc(o.format), layout, perf, fmt(o.ttft_ms, 4) + " / " + fmt(o.itl_ms), usd(o.usd_per_query),
-          o.recovery_pct === null || o.recovery_pct === undefined ? "-" : Number(o.recovery_pct).toFixed(2) + "%",
-          "<span class=\"tag\">" + esc(o.label || "-") + "</span>"];
+const pct = (q) => "p" + Number(q.percentile ?? 99);
+const interval = (o, key, d = 3) => fmt(o[key], d) + " [" + fmt(o[key + "_lo"], d) + "-" + fmt(o[key + "_hi"], d) + "]";
+const chance = (p) => (p > 0.99 && p < 1) ? ">99%" : (p > 0 && p < 0.01) ? "<1%" : Math.round(100 * p) + "%";
+const has = (options, key) => options.some((o) => o[key] !== null && o[key] !== undefined);
+
+// The limits, floor and load in words, as `advise` prints them above its table.
+function targetsLine(q) {
+  const sync = q.mode === "sync";
+  const latency = [q.ttft_limit_ms ? "TTFT < " + q.ttft_limit_ms + " ms" : "", q.itl_limit_ms ? "ITL < " + fmt(q.itl_limit_ms, 4) + " ms" : "",
+                   q.latency_limit_s ? "latency < " + q.latency_limit_s + " s" : ""].filter(Boolean).join(", ");
+  const parts = [latency && !sync ? latency + " at " + pct(q) : latency];
+  if (!sync) parts.push((q.arrivals || "poisson") + " arrivals");
+  if (q.min_recovery_pct) parts.push("recovery >= " + q.min_recovery_pct + "% (" + q.suite + ")");
+  if (q.qps) parts.push(q.qps + " QPS" + (q.headroom_pct !== null && q.headroom_pct !== undefined ? " with " + q.headroom_pct + "% headroom" : ""));
+  return parts.filter(Boolean).join(", ");
+}
+
+// [header, cell] of the options table: the operating point's only where the options carry
+// one, the fleet's only for a target load (the same columns as `advise`).
+function optionColumns(q, options) {
+  const sync = q.mode === "sync";
+  const layout = (o) => o.gpu_count + " x " + esc(o.gpu) + ((o.replicas || 1) > 1 ? " (" + o.replicas + "x TP" + o.tensor_parallel_size + ")" : "");
+  const ttftItl = (o) => fmt(o.ttft_ms, 4) + " / " + fmt(o.itl_ms);
+  const columns = [["format", (o) => esc(o.format)], ["GPUs", layout]];
+  if (sync) {
+    columns.push(["latency (80%)", (o) => interval(o, "latency_s") + " s"], ["TTFT / ITL ms", ttftItl]);
+  } else {
+    const operating = has(options, "operating_qps");
+    columns.push(["max QPS (80%)", (o) => interval(o, "max_qps")]);
+    if (operating) columns.push(["QPS @ op", (o) => fmt(o.operating_qps)]);
+    columns.push([operating ? "TTFT / ITL " + pct(q) + " ms" : "TTFT / ITL ms", ttftItl]);
+    if (q.latency_limit_s) columns.push(["latency " + pct(q) + " s", (o) => fmt(o.latency_s)]);
+    if (has(options, "binding_constraint")) columns.push(["limited by", (o) => esc(o.binding_constraint || "-")]);
+  }
+  if (q.qps) {
+    columns.push(["deployments", (o) => esc(o.deployments ?? "-")], ["GPUs total", (o) => esc(o.fleet_gpus ?? "-")],
+                 ["fleet $/hour", (o) => usd(o.fleet_usd_per_hour)], ["$/M output tokens", (o) => usd(o.usd_per_million_output_tokens)]);
+  }
+  columns.push(["USD/query", (o) => usd(o.usd_per_query)],
+               ["recovery", (o) => o.recovery_pct === null || o.recovery_pct === undefined ? "-" : Number(o.recovery_pct).toFixed(2) + "%"],
+               ["label", (o) => "<span class=\"tag\">" + esc(o.label || "-") + "</span>"]);
+  return columns;
+}
+
+// What the winner's paragraph says of its load: the operating point, or one request alone.
+function winnerFigures(rec, q) {
+  if (q.mode === "sync") return fmt(rec.latency_s) + " s per request";
+  if (rec.operating_qps === null || rec.operating_qps === undefined) return fmt(rec.max_qps) + " requests/s within the limits";
+  let text = fmt(rec.operating_qps) + " requests/s per deployment at the operating point, " + pct(q) + " TTFT " +
+    interval(rec, "ttft_ms", 4) + " ms, ITL " + interval(rec, "itl_ms") + " ms (max " + fmt(rec.max_qps) + " requests/s within the limits";
+  if (rec.ttft_unloaded_ms !== null && rec.ttft_unloaded_ms !== undefined) text += "; idle server: " + fmt(rec.ttft_unloaded_ms, 4) + " / " + fmt(rec.itl_unloaded_ms) + " ms";
+  return text + ")";
+}
+
+function fleetText(rec, q) {
+  if (!q.qps || rec.deployments === null || rec.deployments === undefined) return "";
+  let text = rec.deployments + " deployment(s)" + (rec.fleet_gpus ? ", " + rec.fleet_gpus + " GPUs" : "") + " for " + q.qps + " QPS: " +
+    usd(rec.fleet_usd_per_hour) + "/hour, " + usd(rec.usd_per_million_output_tokens) + " per million output tokens";
+  if (rec.sized_qps_per_deployment !== null && rec.sized_qps_per_deployment !== undefined) {
+    const basis = q.headroom_pct !== null && q.headroom_pct !== undefined ? q.headroom_pct + "% headroom" : "the 80% interval's low end";
+    text += "; sized on " + fmt(rec.sized_qps_per_deployment) + " QPS per deployment (" + basis + ")";
+  }
+  if (rec.meets_limits_probability !== null && rec.meets_limits_probability !== undefined) text += "; chance to meet the limits at " + q.qps + " QPS: " + chance(rec.meets_limits_probability);
+  return text;
 }
 
 async function show(doc, charts) {
-  const sync = doc.query.mode === "sync";
+  const q = doc.query;
   const rec = doc.recommendation;
   const cheaper = doc.rejected.filter((r) => r.cheaper_than_recommendation);
   let winner;
   if (rec) {
-    const perf = sync ? fmt(rec.latency_s) + " s per request" : fmt(rec.max_qps) + " requests/s within the limits";
+    const fleet = fleetText(rec, q);
     winner = "<h2 id=\"recommendation\">" + esc(rec.format) + " on " + rec.gpu_count + " x " + esc(rec.gpu) + "</h2>" +
-      "<p>" + perf + ", " + usd(rec.usd_per_query) + " per query, " + Number(rec.recovery_pct).toFixed(2) + "% of BF16 accuracy (" + esc(rec.label) + ")" +
-      (rec.fleet_usd_per_hour ? "; " + rec.deployments + " deployment(s) for " + doc.query.qps + " QPS: " + usd(rec.fleet_usd_per_hour) + "/hour, " + usd(rec.usd_per_million_output_tokens) + " per million output tokens" : "") + "</p>" +
+      "<p>" + winnerFigures(rec, q) + ", " + usd(rec.usd_per_query) + " per query, " + Number(rec.recovery_pct).toFixed(2) + "% of BF16 accuracy (" + esc(rec.label) + ")" +
+      "</p>" + (fleet ? "<p id=\"fleet\">" + fleet + "</p>" : "") +
       "<p class=\"why\">" + (cheaper.length ? cheaper.length + " cheaper option(s) ruled out: " + cheaper.slice(0, 3).map((r) => esc(r.format + " on " + r.gpu_count + " x " + r.gpu + ": " + r.detail)).join("; ") : "No cheaper option exists.") + "</p>" +
       "<pre class=\"command\" id=\"serve-command\">" + esc(rec.vllm_serve_command) + "</pre>" +
       "<button type=\"button\" class=\"secondary\" id=\"copy\">Copy the vLLM command</button> " +
@@ -72,11 +136,13 @@ async function show(doc, charts) {
     winner = "<h2 id=\"recommendation\">Nothing meets these targets</h2><p class=\"why\">Closest misses: " +
       doc.closest_misses.map((r) => esc(r.format + " on " + r.gpu_count + " x " + r.gpu + ": " + r.detail)).join("; ") + "</p>";
   }
-  $("#winner").innerHTML = winner;
+  $("#winner").innerHTML = "<p class=\"muted\" id=\"targets\">" + esc(targetsLine(q)) + "</p>" + winner;
   const copy = $("#copy");
   if (copy) copy.onclick = () => navigator.clipboard && navigator.clipboard.writeText(rec.vllm_serve_command);
-  const head = "<tr><th>format</th><th>GPUs</th><th>" + (sync ? "latency (80%)" : "max QPS (80%)") + "</th><th>TTFT / ITL ms</th><th>USD/query</th><th>recovery</th><th>label</th></tr>";
-  $("#alternatives").innerHTML = head + [rec, ...doc.alternatives].filter(Boolean).map((o) => row({}, optionCells(o, sync))).join("");
+  const options = [rec, ...doc.alternatives].filter(Boolean);
+  const columns = optionColumns(q, options);
+  const head = "<tr>" + columns.map(([header]) => "<th>" + esc(header) + "</th>").join("") + "</tr>";
+  $("#alternatives").innerHTML = head + options.map((o) => row({}, columns.map(([, cell]) => cell(o)))).join("");
   $("#rejected").innerHTML = "<tr><th>format</th><th>GPUs</th><th>USD/query</th><th>why</th></tr>" +
     doc.rejected.map((r) => row(r, [esc(r.format), r.gpu_count + " x " + esc(r.gpu), usd(r.usd_per_query), "<span class=\"reason\">" + esc(r.detail) + "</span>"])).join("");
   $("#advice-chart").innerHTML = charts.advice;

@@ -52,7 +52,9 @@ def test_one_mark_per_candidate_and_the_winner_highlighted(fitted: Advisor) -> N
 def test_async_chart_uses_max_qps_and_the_target_load(fitted: Advisor) -> None:
     doc = document(fitted, model="405b", use_case="rag", qps=20)
     chart = advice_chart(doc)
-    assert chart.x.label.startswith("max QPS")
+    assert chart.x.label == "max QPS within the limits at p99"
+    doc["query"]["percentile"] = 90.0
+    assert advice_chart(doc).x.label.endswith("at p90")
     assert [(g.axis, g.value) for g in chart.guides] == [("x", 20.0)]
     assert len(chart.marks) == len(evaluated(doc, "max_qps"))
 

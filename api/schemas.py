@@ -101,6 +101,11 @@ class PredictBody(ApiModel):
     prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
 
 
+def _described(field: str) -> str:
+    """The core's own description of an option's field."""
+    return Option.model_fields[field].description or field
+
+
 class Prediction(ApiModel):
     model: str = Field(description="model id")
     format: str = Field(description="quantization format")
@@ -132,6 +137,22 @@ class Prediction(ApiModel):
     engine_version: str | None = Field(default=None, description="vLLM version asked for")
     engine: str | None = Field(default=None, description="serving engine the figures are for")
     note: str | None = Field(default=None, description="why it could not be predicted")
+    latency_limit_s: float | None = Field(default=None, description="latency limit used, s")
+    percentile: float | None = Field(default=None, description="percentile of the limits")
+    arrivals: str | None = Field(default=None, description="poisson or constant")
+    operating_qps: float | None = Field(default=None, description=_described("operating_qps"))
+    ttft_ms_lo: float | None = Field(default=None, description=_described("ttft_ms_lo"))
+    ttft_ms_hi: float | None = Field(default=None, description=_described("ttft_ms_hi"))
+    itl_ms_lo: float | None = Field(default=None, description=_described("itl_ms_lo"))
+    itl_ms_hi: float | None = Field(default=None, description=_described("itl_ms_hi"))
+    ttft_unloaded_ms: float | None = Field(default=None, description=_described("ttft_unloaded_ms"))
+    itl_unloaded_ms: float | None = Field(default=None, description=_described("itl_unloaded_ms"))
+    binding_constraint: str | None = Field(
+        default=None, description=_described("binding_constraint")
+    )
+    max_qps_unconstrained: float | None = Field(
+        default=None, description=_described("max_qps_unconstrained")
+    )
 
 
 class PredictResponse(ApiModel):

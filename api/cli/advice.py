@@ -249,11 +249,32 @@ def advise(
     help="Async ITL limit.",
 )
 @click.option(
+    "--latency-s",
+    "latency_limit_s",
+    type=float,
+    help="Async end-to-end latency limit at the operating point.",
+)
+@click.option(
+    "--percentile",
+    type=click.Choice(["50", "90", "95", "99"]),
+    default="99",
+    show_default=True,
+    help="Async: the percentile the limits apply to.",
+)
+@click.option(
+    "--arrivals",
+    type=click.Choice(["poisson", "constant"]),
+    default="poisson",
+    show_default=True,
+    help="Async: how requests arrive.",
+)
+@click.option(
     "--input",
     "input_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="CSV of many configurations: model, format, gpu, gpu_count, prefill_tokens, "
-    "decode_tokens, mode (optional: ttft_limit_ms, itl_limit_ms).",
+    "decode_tokens, mode (optional: ttft_limit_ms, itl_limit_ms, latency_limit_s, "
+    "percentile, arrivals).",
 )
 @click.option(
     "--output",
@@ -277,12 +298,20 @@ def predict_cmd(
     mode: str,
     ttft_limit_ms: float,
     itl_limit_ms: float,
+    latency_limit_s: float | None,
+    percentile: str,
+    arrivals: str,
     input_file: Path | None,
     output_file: Path | None,
     prices_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Predict TTFT, ITL, latency, max QPS and cost for one configuration or a CSV of many."""
+    """Predict TTFT, ITL, latency, max QPS and cost for one configuration or a CSV of many.
+
+    In async mode TTFT, ITL and latency are at the operating point (the max QPS within the
+    limits) at the limits' percentile; ttft_unloaded_ms and itl_unloaded_ms are an idle
+    replica's.
+    """
     if input_file is not None:
         rows = read_rows(input_file)
     else:
@@ -311,6 +340,9 @@ def predict_cmd(
                 "mode": mode,
                 "ttft_limit_ms": ttft_limit_ms,
                 "itl_limit_ms": itl_limit_ms,
+                "latency_limit_s": latency_limit_s,
+                "percentile": float(percentile),
+                "arrivals": arrivals,
             }
         ]
     requests = []

@@ -97,6 +97,9 @@ class StepTrace:
     scheduled_tokens: int
     context_tokens: int
     kv_blocks_used: int
+    n_admitted: int = 0
+    """Waiting requests that got their first chunk (or, preempted, their first again)."""
+    n_preempted: int = 0
 
 
 @dataclass(frozen=True)
@@ -212,8 +215,8 @@ class _Engine:
         take = np.clip(np.minimum(need, budget - before), 0, None)
         new_blocks = np.where(take > 0, -(-(computed + take) // bs) - held, 0)
         n_scheduled = int(np.count_nonzero(take))
-        preempted = int(new_blocks[:n_scheduled].sum()) > self.free_blocks
-        if preempted:
+        preempted = 0
+        if int(new_blocks[:n_scheduled].sum()) > self.free_blocks:
             n_scheduled, keep = _fit_by_preempting(new_blocks[:n_scheduled], held, self.free_blocks)
             victims = running[keep:]
             self.free_blocks += int(self.held[victims].sum())
@@ -221,6 +224,7 @@ class _Engine:
             self.computed[victims] = 0
             self.waiting.extendleft(victims[::-1].tolist())
             self.preemptions += victims.size
+            preempted = victims.size
             self.running = running = running[:keep]
         ids, take = running[:n_scheduled], take[:n_scheduled]
         self.free_blocks -= int(new_blocks[:n_scheduled].sum())
@@ -276,6 +280,8 @@ class _Engine:
                     scheduled_tokens=n_tokens,
                     context_tokens=context,
                     kv_blocks_used=self.limits.kv_blocks - self.free_blocks,
+                    n_admitted=len(admitted),
+                    n_preempted=preempted,
                 )
             )
         self.now += duration

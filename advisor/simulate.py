@@ -22,6 +22,9 @@ WARMUP_FRACTION = 0.1
 PERCENTILES = (50, 90, 95, 99)
 """The percentiles GuideLLM reports and the limits are set at."""
 
+FLOOD_RATE = 1e9
+"""Requests per second at which every request of a run arrives before the first step ends."""
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -162,7 +165,7 @@ def simulate(
         )
     engine = _Engine(cost, limits, workload, trace)
     engine.run()
-    return engine.result()
+    return _result(engine)
 
 
 class _Engine:
@@ -362,9 +365,6 @@ class _Engine:
             self.running = self.running[self.emitted[self.running] < self.output]
             self.done += finished.size
 
-    def result(self) -> SimulationResult:
-        return _result(self)
-
 
 def _fit_by_preempting(
     new_blocks: IntArray, held_running: IntArray, free_blocks: int
@@ -414,6 +414,22 @@ def _result(engine: _Engine) -> SimulationResult:
     )
 
 
+def saturation(
+    cost: StepCost,
+    limits: SchedulerLimits,
+    prompt_tokens: int,
+    output_tokens: int,
+    n_requests: int | None = None,
+) -> SimulationResult:
+    """Every request at once: the achieved rate is the capacity (the unconstrained throughput)
+    and the peak running the batch it runs at. The default `n_requests` turns the largest
+    batch over ten times, which the capacity needs to leave the first wave's transient."""
+    per_request = -(-(prompt_tokens + output_tokens - 1) // limits.block_size)
+    batch = min(limits.max_num_seqs, max(limits.kv_blocks // per_request, 1))
+    n = n_requests or max(10 * batch, 200)
+    return sweep(cost, limits, prompt_tokens, output_tokens, [FLOOD_RATE], Arrivals.CONSTANT, n)[0]
+
+
 def sweep(
     cost: StepCost,
     limits: SchedulerLimits,
@@ -425,18 +441,9 @@ def sweep(
     seed: int = 0,
 ) -> list[SimulationResult]:
     """One simulation per rate, same workload otherwise: a load curve."""
+    shape = {"prompt_tokens": prompt_tokens, "output_tokens": output_tokens, "seed": seed}
+    load = {"arrivals": arrivals, "n_requests": n_requests}
     return [
-        simulate(
-            cost,
-            limits,
-            Workload(
-                prompt_tokens=prompt_tokens,
-                output_tokens=output_tokens,
-                rate=rate,
-                arrivals=arrivals,
-                n_requests=n_requests,
-                seed=seed,
-            ),
-        )
+        simulate(cost, limits, Workload.model_validate({**shape, **load, "rate": rate}))
         for rate in rates
     ]

@@ -35,7 +35,7 @@ COST = StepCost(
     request_overhead_s=0.02,
 )
 LIMITS = SchedulerLimits(token_budget=512, max_num_seqs=32, kv_capacity_tokens=100_000)
-FLOOD = 1e9  # every request arrives at once: the server's capacity
+FLOOD = sim.FLOOD_RATE
 
 
 def run(
@@ -287,3 +287,13 @@ def test_preemption_takes_the_newest_so_requests_finish_in_arrival_order() -> No
     skipped = int(WARMUP_FRACTION * 200)
     finish_s = result.latency_s + np.arange(skipped, 200) / FLOOD
     assert np.all(np.diff(finish_s) >= -1e-9)
+
+
+def test_saturation_is_the_rate_no_load_exceeds() -> None:
+    top = sim.saturation(COST, LIMITS, 256, 32)
+    assert top.achieved_rate == pytest.approx(capacity(n=2000), rel=0.05)
+    assert top.workload.n_requests == 10 * LIMITS.max_num_seqs
+    # The batch at saturation is the largest the limits allow.
+    assert top.peak_running == LIMITS.max_num_seqs
+    for rate in (0.5 * top.achieved_rate, 3 * top.achieved_rate):
+        assert run(rate).achieved_rate < 1.05 * top.achieved_rate

@@ -85,6 +85,9 @@ class Percentiles(Frozen):
     q: float = Field(description="the percentile, in 0-100")
     ttft_s: float = Field(description="time to first token, over requests")
     itl_s: float = Field(description="inter-token latency, over token intervals")
+    request_itl_s: float = Field(
+        description="a request's mean inter-token latency, over requests: GuideLLM's ITL"
+    )
     latency_s: float = Field(description="end-to-end latency, over requests")
 
 
@@ -116,6 +119,10 @@ class SimulationResult:
     """Per measured request, arrival to last token plus the request overhead."""
     itl_s: FloatArray
     """Every gap between consecutive tokens of a measured request."""
+    request_itl_s: FloatArray
+    """Per measured request, its mean gap between tokens. GuideLLM's ITL percentiles are over
+    these (each weighted by its intervals, equal here), so its p99 hides the spikes that a
+    prefill chunk puts in `itl_s`: compare measured sweeps with this one."""
     achieved_rate: float
     """Requests completed per second between the first and the last WARMUP_FRACTION of the
     completions: the offered rate below saturation, the capacity above (0 if no time passed)."""
@@ -130,12 +137,16 @@ class SimulationResult:
         """TTFT, ITL and latency at percentile `q` (e.g. one of PERCENTILES)."""
         if not 0 <= q <= 100:
             raise InvalidInputError(f"a percentile is in 0-100, not {q}")
-        itl = float(np.percentile(self.itl_s, q)) if self.itl_s.size else 0.0
+
+        def at(values: FloatArray) -> float:
+            return float(np.percentile(values, q)) if values.size else 0.0
+
         return Percentiles(
             q=q,
-            ttft_s=float(np.percentile(self.ttft_s, q)),
-            itl_s=itl,
-            latency_s=float(np.percentile(self.latency_s, q)),
+            ttft_s=at(self.ttft_s),
+            itl_s=at(self.itl_s),
+            request_itl_s=at(self.request_itl_s),
+            latency_s=at(self.latency_s),
         )
 
 
@@ -401,11 +412,14 @@ def _result(engine: _Engine) -> SimulationResult:
     overlap = np.clip(np.minimum(finish_s, end) - np.maximum(arrive, start), 0, None)
     overhead = engine.cost.request_overhead_s
     chunks = engine.itl_chunks
+    intervals = engine.output - 1
+    decoding_s = finish_s[measured] - engine.first_s[measured]
     return SimulationResult(
         workload=engine.workload,
         ttft_s=engine.first_s[measured] - arrive[measured] + overhead,
         latency_s=finish_s[measured] - arrive[measured] + overhead,
         itl_s=np.concatenate(chunks) if chunks else np.zeros(0),
+        request_itl_s=decoding_s / intervals if intervals else np.zeros(0),
         achieved_rate=completed / span if span > 0 else 0.0,
         mean_in_flight=float(overlap.sum()) / span if span > 0 else 0.0,
         peak_running=engine.peak_running,

@@ -258,6 +258,7 @@ def test_percentiles_rise_with_q_and_reject_nonsense() -> None:
     for lower, upper in itertools.pairwise(points):
         assert lower.ttft_s <= upper.ttft_s
         assert lower.itl_s <= upper.itl_s
+        assert lower.request_itl_s <= upper.request_itl_s
         assert lower.latency_s <= upper.latency_s
     assert points[-1].ttft_s == pytest.approx(float(np.percentile(result.ttft_s, 99)))
     with pytest.raises(InvalidInputError):
@@ -297,3 +298,15 @@ def test_saturation_is_the_rate_no_load_exceeds() -> None:
     assert top.peak_running == LIMITS.max_num_seqs
     for rate in (0.5 * top.achieved_rate, 3 * top.achieved_rate):
         assert run(rate).achieved_rate < 1.05 * top.achieved_rate
+
+
+def test_a_requests_mean_itl_smooths_the_prefill_spikes() -> None:
+    result = run(2.0, prompt=2000, output=64, n=150)
+    assert result.request_itl_s.size == result.ttft_s.size
+    decoding_s = result.latency_s - result.ttft_s
+    np.testing.assert_allclose(result.request_itl_s * 63, decoding_s, rtol=1e-9)
+    # The token intervals' mean is the requests' mean: the same gaps, grouped differently.
+    assert result.itl_s.mean() == pytest.approx(result.request_itl_s.mean(), rel=1e-9)
+    p99 = result.percentiles(99)
+    assert p99.request_itl_s < 0.5 * p99.itl_s
+    assert run(1.0, output=1, n=20).percentiles(99).request_itl_s == 0.0

@@ -19,9 +19,6 @@ from advisor.vocabulary import Arrivals, Frozen
 WARMUP_FRACTION = 0.1
 """Share of the first arrivals left out of every figure: the server starts empty."""
 
-PERCENTILES = (50, 90, 95, 99)
-"""The percentiles GuideLLM reports and the limits are set at."""
-
 FLOOD_RATE = 1e9
 """Requests per second at which every request of a run arrives before the first step ends."""
 
@@ -79,7 +76,7 @@ class Workload(Frozen):
     seed: int = Field(default=0, description="seeds the Poisson arrivals")
 
 
-class Percentiles(Frozen):
+class LatencyPercentile(Frozen):
     """One percentile of each distribution a simulation gives."""
 
     q: float = Field(description="the percentile, in 0-100")
@@ -133,15 +130,15 @@ class SimulationResult:
     preemptions: int
     steps: int
 
-    def percentiles(self, q: float) -> Percentiles:
-        """TTFT, ITL and latency at percentile `q` (e.g. one of PERCENTILES)."""
+    def percentiles(self, q: float) -> LatencyPercentile:
+        """TTFT, ITL and latency at percentile `q` (e.g. one of vocabulary.PERCENTILES)."""
         if not 0 <= q <= 100:
             raise InvalidInputError(f"a percentile is in 0-100, not {q}")
 
         def at(values: FloatArray) -> float:
             return float(np.percentile(values, q)) if values.size else 0.0
 
-        return Percentiles(
+        return LatencyPercentile(
             q=q,
             ttft_s=at(self.ttft_s),
             itl_s=at(self.itl_s),

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from advisor import simulate as sim
 from advisor.errors import InvalidInputError
 from advisor.simulate import (
-    PERCENTILES,
     WARMUP_FRACTION,
     SchedulerLimits,
     SimulationResult,
@@ -24,7 +23,7 @@ from advisor.simulate import (
     simulate,
     sweep,
 )
-from advisor.vocabulary import Arrivals
+from advisor.vocabulary import PERCENTILES, Arrivals
 
 # About an 8B model on one GPU, rounded: a decode step at batch 32 costs about 7 ms.
 COST = StepCost(

@@ -441,6 +441,42 @@ def saturation(
     return sweep(cost, limits, prompt_tokens, output_tokens, [FLOOD_RATE], Arrivals.CONSTANT, n)[0]
 
 
+def max_rate(
+    cost: StepCost,
+    limits: SchedulerLimits,
+    workload: Workload,
+    *,
+    q: float,
+    ttft_limit_s: float = math.inf,
+    itl_limit_s: float = math.inf,
+    latency_limit_s: float = math.inf,
+    iterations: int = 10,
+) -> float:
+    """The highest rate at which the `q`th percentiles meet every limit, found by bisection
+    between nothing and the capacity; `workload.rate` is ignored. ITL is judged as GuideLLM
+    reports it (over requests' means). 0 when even an idle server misses a limit. A finite
+    run's percentiles are not strictly monotone in the rate: the answer is as good as the
+    noise of `workload.n_requests` allows."""
+
+    def meets(rate: float) -> bool:
+        run = simulate(cost, limits, workload.model_copy(update={"rate": rate}))
+        at = run.percentiles(q)
+        return (
+            at.ttft_s <= ttft_limit_s
+            and at.request_itl_s <= itl_limit_s
+            and at.latency_s <= latency_limit_s
+        )
+
+    top = saturation(cost, limits, workload.prompt_tokens, workload.output_tokens)
+    low, high = 0.0, top.achieved_rate
+    if not meets(high * 1e-3):
+        return 0.0
+    for _ in range(iterations):
+        middle = (low + high) / 2
+        low, high = (middle, high) if meets(middle) else (low, middle)
+    return low
+
+
 def sweep(
     cost: StepCost,
     limits: SchedulerLimits,

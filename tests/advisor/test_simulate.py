@@ -309,3 +309,24 @@ def test_a_requests_mean_itl_smooths_the_prefill_spikes() -> None:
     p99 = result.percentiles(99)
     assert p99.request_itl_s < 0.5 * p99.itl_s
     assert run(1.0, output=1, n=20).percentiles(99).request_itl_s == 0.0
+
+
+def test_max_rate_is_where_the_percentile_meets_the_limit() -> None:
+    top = capacity()
+    workload = Workload(
+        prompt_tokens=256, output_tokens=32, rate=1.0, arrivals=Arrivals.POISSON, n_requests=300
+    )
+    idle_ttft = COST.step_s(0, 0, 256) + COST.request_overhead_s
+    loose = sim.max_rate(COST, LIMITS, workload, q=99, ttft_limit_s=30 * idle_ttft, iterations=4)
+    tight = sim.max_rate(COST, LIMITS, workload, q=99, ttft_limit_s=2 * idle_ttft, iterations=6)
+    assert 0 < tight < loose <= 1.02 * top
+    assert run(tight, n=300).percentiles(99).ttft_s <= 2 * idle_ttft
+    assert run(1.1 * tight, n=300).percentiles(99).ttft_s > 2 * idle_ttft
+    constant = workload.model_copy(update={"arrivals": Arrivals.CONSTANT})
+    assert (
+        sim.max_rate(COST, LIMITS, constant, q=99, ttft_limit_s=2 * idle_ttft, iterations=5) > tight
+    )
+    assert sim.max_rate(COST, LIMITS, workload, q=99, ttft_limit_s=0.9 * idle_ttft) == 0.0
+    idle_itl = COST.step_s(256 + 1, 1, 0)
+    assert sim.max_rate(COST, LIMITS, workload, q=50, itl_limit_s=0.9 * idle_itl) == 0.0
+    assert sim.max_rate(COST, LIMITS, workload, q=50, latency_limit_s=0.15) == 0.0

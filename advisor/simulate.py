@@ -468,8 +468,8 @@ def max_rate(
         )
 
     top = saturation(cost, limits, workload.prompt_tokens, workload.output_tokens)
-    low, high = 0.0, top.achieved_rate
-    if not meets(high * 1e-3):
+    low, high = top.achieved_rate * 1e-3, top.achieved_rate
+    if not meets(low):
         return 0.0
     for _ in range(iterations):
         middle = (low + high) / 2

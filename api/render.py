@@ -239,7 +239,8 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
         lines.append(("load", figures))
     qps = query.get("qps")
     if qps and rec.get("deployments") is not None:
-        fleet = [f"{rec['deployments']} deployments"]
+        count = rec["deployments"]
+        fleet = [f"{count} deployment{'s' if count != 1 else ''}"]
         if rec.get("fleet_gpus") is not None:
             fleet.append(f"{rec['fleet_gpus']} GPUs")
         fleet.append(f"{_usd(rec.get('fleet_usd_per_hour'))}/hour")

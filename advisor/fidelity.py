@@ -240,6 +240,12 @@ def fidelity(snapshot: Snapshot) -> dict[str, Any]:
         " data/README.md) and the ambiguous first '16xH100' block of Table 6 are predicted but"
         " neither fitted on nor scored",
         "sync_long": "long-decode (more than 256 output tokens) cells that ran full length",
+        "load_curve": "each imported GuideLLM curve's unsaturated points, one at a time: p99"
+        " TTFT and ITL predicted at the rate it achieved, calibrated on the others (n = 0: no"
+        " curve of 3 or more points in the catalog)",
+        "published_limits": "the study's max QPS under limits are taken as p99 with constant"
+        " arrivals (GuideLLM sweeps run constant rates; of p50/p90/p99 x constant/Poisson this"
+        " fits them best held out)",
         "parameters": "the fitted per-token latency parameters (advisor/latency.py): weights ="
         " k_w - 1 by format and its pooled levels, step = s per layer per step (ms), attention"
         " = s per GB of KV read per step, allreduce = us per all-reduce by link, prefill ="

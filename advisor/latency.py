@@ -222,10 +222,10 @@ def _parts(
     params: Mapping[str, float], t: Terms, values: FamilyValues | None = None
 ) -> tuple[float, float, float]:
     """(TTFT, decode steps, request) in seconds, before any calibration."""
-    values = (values or FamilyValues(params))(t)
-    total = t.bound_s + sum(values[f] * t.quantity[f] for f in FAMILIES)
-    first = t.ttft_bound_s + sum(values[f] * t.quantity_ttft[f] for f in FAMILIES)
-    return first, total - first - values["request"], values["request"]
+    value = (values or FamilyValues(params))(t)
+    total = t.bound_s + sum(value[f] * t.quantity[f] for f in FAMILIES)
+    first = t.ttft_bound_s + sum(value[f] * t.quantity_ttft[f] for f in FAMILIES)
+    return first, total - first - value["request"], value["request"]
 
 
 @dataclass(frozen=True)
@@ -243,19 +243,19 @@ def step_parts(
     params: Mapping[str, float], t: Terms, values: FamilyValues | None = None
 ) -> StepParts:
     """The fitted per-pass costs of one shape, with its configuration's own calibration."""
-    values = (values or FamilyValues(params))(t)
+    value = (values or FamilyValues(params))(t)
     weights = t.quantity_ttft["weights"]
-    fixed = weights + sum(values[f] * t.quantity_ttft[f] for f in ("weights", "step", "allreduce"))
-    prompt = t.ttft_bound_s - weights + values["prefill"] * t.quantity_ttft["prefill"]
+    fixed = weights + sum(value[f] * t.quantity_ttft[f] for f in ("weights", "step", "allreduce"))
+    prompt = t.ttft_bound_s - weights + value["prefill"] * t.quantity_ttft["prefill"]
     decode = 1.0 + params.get(_calibration(t.configuration), 0.0)
     prompt_factor = 1.0 + params.get(_calibration(t.configuration, "prompt"), 0.0)
-    kv = t.kv_step_s + values["attention"] * t.attention_step
+    kv = t.kv_step_s + value["attention"] * t.attention_step
     return StepParts(
         fixed_s=max(fixed * decode, weights),
         weights_s=weights,
         kv_step_s=max(kv * decode, t.kv_step_s),
         prompt_s=max(prompt * prompt_factor, t.ttft_bound_s - weights),
-        request_s=values["request"],
+        request_s=value["request"],
     )
 
 
@@ -367,9 +367,9 @@ def _calibrations(
         rows.setdefault(t.configuration, []).append((decode / measured, first / measured, r))
     out: dict[str, float] = {}
     penalty = np.diag([shrinkage, shrinkage * PROMPT_SHRINKAGE_FACTOR])
-    for configuration, values in rows.items():
-        X = np.array([(x, z) for x, z, _ in values])
-        r = np.array([v[2] for v in values])
+    for configuration, found in rows.items():
+        X = np.array([(x, z) for x, z, _ in found])
+        r = np.array([v[2] for v in found])
         u, v = np.linalg.solve(X.T @ X + penalty, X.T @ r)
         out[_calibration(configuration)] = float(u)
         out[_calibration(configuration, "prompt")] = float(v)

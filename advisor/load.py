@@ -114,13 +114,14 @@ class Figures:
 
 
 def _steps(r: Replica) -> Array:
-    return np.maximum(r.output - 1, 1)
+    return np.asarray(np.maximum(r.output - 1, 1), dtype=float)
 
 
 def per_request_s(r: Replica) -> Array:
     """a: step time one request adds beyond the fixed cost (its decode steps and prompt)."""
     context = r.prompt + r.output / 2
-    return _steps(r) * (context * r.context_s + r.decode_s) + r.prompt * r.prompt_s
+    per_request = _steps(r) * (context * r.context_s + r.decode_s) + r.prompt * r.prompt_s
+    return np.asarray(per_request, dtype=float)
 
 
 def saturation_batch(r: Replica) -> tuple[Array, Array]:

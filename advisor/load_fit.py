@@ -485,7 +485,7 @@ def fit_load(
     free = [i for i, c in enumerate(cases) if c.unconstrained]
     # The arrangement a throughput row ran on: the one with the highest roofline saturation.
     sat = saturation_rate(costed(a, cells, {})) * a.replicas
-    chosen = {}
+    chosen: dict[int, int] = {}
     for j, owner in enumerate(a.owner):
         if owner in free and (owner not in chosen or sat[j] > sat[chosen[owner]]):
             chosen[owner] = j

@@ -112,8 +112,8 @@ def predict_operating(
             chosen.take(fix), _take(limits, fix), target[fix] / replicas[fix]
         )
         qps[fix] *= replicas[fix]
-        for j, i in enumerate(np.flatnonzero(fix)):
-            binding[i] = bound[j]
+        for j, index in enumerate(np.flatnonzero(fix)):
+            binding[int(index)] = bound[j]
     chosen = chosen.scaled(factor)
     unconstrained = np.maximum(
         _best_saturation(a, replica, n) * 1.0, saturation_rate(chosen) * replicas
@@ -132,8 +132,9 @@ def predict_operating(
                     if question.headroom_pct is not None
                     else max_lo[i]
                 )
-                deployments[i] = sized_deployments(question.target_qps, capacity)
-                operating[i] = question.target_qps / deployments[i]
+                count = sized_deployments(question.target_qps, float(capacity))
+                deployments[i] = count
+                operating[i] = question.target_qps / count
     per_replica = operating / replicas
     centre = figures(chosen, per_replica, question.percentile, question.arrivals)
     fast = figures(chosen.scaled(1 / hi_f), per_replica, question.percentile, question.arrivals)

@@ -19,7 +19,19 @@ FIDELITY_KEYS = (
     "sync_calibrated",
     "async_use_case_out",
     "async_model_out",
+    "async_unconstrained.use_case_out",
+    "async_unconstrained.model_out",
+    "load_curve.ttft_p99",
+    "load_curve.itl_p99",
 )
+
+
+def _at(document: dict[str, object], key: str) -> dict[str, object]:
+    """A figure by its dotted key ("async_unconstrained.model_out"); {} where absent."""
+    found: object = document
+    for part in key.split("."):
+        found = found.get(part, {}) if isinstance(found, dict) else {}
+    return found if isinstance(found, dict) else {}
 
 
 @click.command("fidelity")
@@ -37,16 +49,16 @@ def fidelity_cmd(ctx: click.Context, as_json: bool) -> None:
     rows = []
     targets = document["targets"]
     for key in FIDELITY_KEYS:
-        fitted, naive = document[key], document["baseline"].get(key, {})
+        fitted, naive = _at(document, key), _at(document["baseline"], key)
         rows.append(
             [
                 key,
-                fitted["median_ape_pct"],
-                fitted["p90_ape_pct"],
+                fitted.get("median_ape_pct"),
+                fitted.get("p90_ape_pct"),
                 naive.get("median_ape_pct"),
                 naive.get("p90_ape_pct"),
                 targets.get(key),
-                fitted["n"],
+                fitted.get("n", 0),
             ]
         )
     rows.append(

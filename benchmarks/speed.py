@@ -5,7 +5,8 @@
 1. `advise --model 405b` wall time as a fresh process (start-up included): the first run on a
    new catalog (builds it and fits), the first with a built catalog but no fitted-model cache,
    then warm runs.
-2. In-process search for one query (every format x GPU x count, predicted, filtered, ranked).
+2. In-process search for one query (every format x GPU x count, predicted, filtered, ranked),
+   and uncached async answers on one core, each query a new token shape.
 3. `advisor predict` on 500 configurations, in process.
 4. The refit after an import: both performance models fitted on the catalog's snapshot, with
    their held-out intervals (what the next answer after an import pays once).
@@ -75,6 +76,30 @@ def main() -> None:
                 f"median {1000 * statistics.median(times):.1f} ms, "
                 f"p90 {1000 * sorted(times)[44]:.1f} ms (50 runs)"
             )
+        # Uncached answers on one core: every query a new token shape, so no memoised shape helps.
+        import random
+
+        from threadpoolctl import threadpool_limits
+
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        shapes = random.Random(7)
+        with threadpool_limits(limits=1):
+            for model in ("8b", "70b", "405b"):
+                times = []
+                for _ in range(30):
+                    query = Query(
+                        model=model,
+                        prefill_tokens=shapes.randint(64, 4096),
+                        decode_tokens=shapes.randint(16, 1024),
+                    )
+                    started = time.perf_counter()
+                    advisor.advise(query)
+                    times.append(time.perf_counter() - started)
+                print(
+                    f"uncached async answer, {model}, new token shape each, one core: median "
+                    f"{1000 * statistics.median(times):.1f} ms, max {1000 * max(times):.1f} ms"
+                )
         requests = [
             PredictRequest(
                 model=["8b", "70b", "405b"][i % 3],

@@ -109,9 +109,9 @@ def validated(model: type[Frozen], data: dict[str, Any]) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "input"
-        raise InvalidInputError(
-            f"{field}: {first['msg'].lower()} (got {first.get('input')!r})"
-        ) from exc
+        message = first["msg"].removeprefix("Value error, ")
+        message = message[:1].lower() + message[1:]
+        raise InvalidInputError(f"{field}: {message} (got {first.get('input')!r})") from exc
 
 
 class Resolved(Frozen):
@@ -209,6 +209,11 @@ def resolve(
         if itl is None and latency_kind:
             itl = (use_case.itl_limit_ms if use_case else None) or STUDY_ITL_LIMIT_MS
             defaults.append(f"itl_ms={itl:g} (the study's limit)")
+    if query.mode is Mode.ASYNC:
+        if "percentile" not in query.model_fields_set:
+            defaults.append(f"percentile={query.percentile:g}")
+        if "arrivals" not in query.model_fields_set:
+            defaults.append(f"arrivals={query.arrivals.value}")
     suite = query.suite or DEFAULT_SUITE
     if query.suite is None:
         defaults.append(f"suite={DEFAULT_SUITE}")

@@ -39,7 +39,11 @@ FLAG_WORDS = {
 
 
 def query_of(fields: dict[str, Any]) -> Query:
-    """The query the flags ask, or an error naming the flag's word for the bad value."""
+    """The query the flags ask, or an error naming the flag's word for the bad value. A flag
+    not given stays unset (the answer's defaults line names what was defaulted)."""
+    fields = {
+        k: v for k, v in fields.items() if v is not None or k not in ("percentile", "arrivals")
+    }
     try:
         query: Query = validated(Query, fields)
     except InvalidInputError as exc:
@@ -96,7 +100,6 @@ def query_of(fields: dict[str, Any]) -> Query:
 @click.option(
     "--percentile",
     type=float,
-    default=DEFAULT_PERCENTILE,
     show_default=f"{DEFAULT_PERCENTILE:g}",
     metavar="[" + "|".join(f"{p:g}" for p in PERCENTILES) + "]",
     help="Async: the percentile of TTFT, ITL and latency the limits apply to.",
@@ -104,8 +107,7 @@ def query_of(fields: dict[str, Any]) -> Query:
 @click.option(
     "--arrivals",
     type=click.Choice([a.value for a in Arrivals]),
-    default=Arrivals.POISSON.value,
-    show_default=True,
+    show_default=Arrivals.POISSON.value,
     help="Async: how requests arrive (GuideLLM's poisson or constant rate).",
 )
 @click.option(
@@ -164,8 +166,8 @@ def advise(
     ttft_limit_ms: float | None,
     itl_limit_ms: float | None,
     latency_limit_s: float | None,
-    percentile: float,
-    arrivals: str,
+    percentile: float | None,
+    arrivals: str | None,
     headroom_pct: float | None,
     min_recovery: float | None,
     suite: str | None,

@@ -34,6 +34,9 @@ ADVICE_SPEC = {
     **problems(422, 503),
 }
 
+# Left out of the query when the request does not give them, so that they read as defaulted.
+UNSET_NAMED = frozenset({"percentile", "arrivals"})
+
 
 def advice_key(query: Query, prices: list[PriceRow] | None) -> tuple[str, str, str]:
     return "advice", query.model_dump_json(), json.dumps([p.model_dump() for p in prices or []])
@@ -87,15 +90,17 @@ class AdviceController(Controller):
         suite: FromQuery[str | None] = None,
         qps: FromQuery[float | None] = None,
         percentile: Annotated[
-            float,
+            float | None,
             QueryParameter(
                 description="percentile the TTFT, ITL and latency limits apply to (async): "
                 + ", ".join(f"{p:g}" for p in PERCENTILES)
+                + f" (default {DEFAULT_PERCENTILE:g})"
             ),
-        ] = DEFAULT_PERCENTILE,
+        ] = None,
         arrivals: Annotated[
-            Arrivals, QueryParameter(description="async arrivals: poisson or constant")
-        ] = Arrivals.POISSON,
+            Arrivals | None,
+            QueryParameter(description="async arrivals: poisson (the default) or constant"),
+        ] = None,
         headroom_pct: Annotated[
             float | None,
             QueryParameter(
@@ -136,6 +141,8 @@ class AdviceController(Controller):
             "max_gpus": max_gpus,
             "engine_version": engine_version,
         }
+        # Unset, they stay unset: the answer's defaults line names them.
+        fields = {k: v for k, v in fields.items() if v is not None or k not in UNSET_NAMED}
         query = validated(Query, fields)  # a URL's worth of parameters: cheap on the loop
         # The hot path: a cached answer costs less than the hop to a worker thread.
         cached = engine.cached_now(advice_key(query, None))
@@ -156,7 +163,8 @@ class AdviceController(Controller):
     ) -> Response[bytes]:
         """The same as GET, with the query as a JSON body and an optional price list."""
         request = data.parse()
-        query = Query.model_validate(request.model_dump(exclude={"prices"}))
+        unset = UNSET_NAMED - request.model_fields_set
+        query = Query.model_validate(request.model_dump(exclude={"prices", *unset}))
         return json_response(advice_bytes(engine, query, request))
 
     @get("/ask", sync_to_thread=True, responses=READ_SPEC)

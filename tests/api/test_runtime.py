@@ -67,7 +67,7 @@ def test_fitted_models_are_cached_as_json_coefficients(catalog_file: Path, tmp_p
     (cached_file,) = (tmp_path / "models").glob("*.json")
     document = json.loads(cached_file.read_text())
     assert document["digest"] == snapshot.digest
-    assert set(document["performance"]) >= {"sync_params", "async_coef", "sync_q", "async_q"}
+    assert set(document["performance"]) >= {"sync_params", "load_params", "sync_q", "async_q"}
     reloaded = fitted_advisor(settings, snapshot)  # from the file: nothing fitted
     assert reloaded is not fresh
     query = Query(model="70b", use_case="rag", gpu_types=["a100", "h100"])

@@ -227,15 +227,22 @@ def floored(a: Arranged, r: Replica) -> Replica:
 
 
 def best(a: Arranged, replica: Replica, n_cells: int, limits: Limits) -> Best:
-    """The arrangement with the highest max rate per deployment for each cell."""
+    """The arrangement with the highest max rate per deployment for each cell; where none
+    meets the limits, the one an idle request is fastest on (the nearest miss)."""
     per_replica, binding = max_rate(replica, limits)
     per_deployment = per_replica * a.replicas
     saturation = saturation_rate(replica) * a.replicas
+    idle = replica.ttft_alone_s + np.maximum(replica.output - 1, 1) * replica.itl_alone_s
     qps, sat = np.zeros(n_cells), np.zeros(n_cells)
     row = np.full(n_cells, -1)
     bind: list[Binding | None] = [None] * n_cells
     for j, owner in enumerate(a.owner):
-        better = per_deployment[j] > qps[owner] or row[owner] < 0
+        current = row[owner]
+        better = (
+            current < 0
+            or per_deployment[j] > qps[owner]
+            or (per_deployment[j] == qps[owner] == 0 and idle[j] < idle[current])
+        )
         if better:
             qps[owner], sat[owner], row[owner], bind[owner] = (
                 per_deployment[j],

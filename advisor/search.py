@@ -210,13 +210,29 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
         return [option.blocked]
     found: list[Violation] = []
     if targets.mode is Mode.ASYNC and not option.max_qps:
-        found.append(
-            Violation(
-                reason="throughput",
-                excess_pct=None,
-                detail="cannot meet the limits at any load (an idle deployment already misses)",
+        # No load meets the limits: say how far an idle deployment already misses them.
+        idle = [
+            ("ttft", option.ttft_unloaded_ms, targets.ttft_limit_ms, "TTFT", "ms"),
+            ("itl", option.itl_unloaded_ms, targets.itl_limit_ms, "ITL", "ms"),
+        ]
+        for reason, value, limit, name, unit in idle:
+            if limit is not None and value is not None and value > limit:
+                found.append(
+                    Violation(
+                        reason=reason,
+                        excess_pct=_excess(value, limit),
+                        detail=f"{name} of an idle deployment {value:,.4g} {unit} > "
+                        f"{limit:,.4g} {unit} (+{_excess(value, limit):.0f}%)",
+                    )
+                )
+        if not found:
+            found.append(
+                Violation(
+                    reason="throughput",
+                    excess_pct=None,
+                    detail="cannot meet the limits at any load",
+                )
             )
-        )
     # In async mode the figures are at the operating point, at the limits' percentile.
     at = f" at p{targets.percentile:g}" if targets.mode is Mode.ASYNC else ""
     checks = [

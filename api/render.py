@@ -88,7 +88,11 @@ class Column:
 
 
 def _interval(o: Mapping[str, Any], key: str, digits: int = 3) -> str:
+    """value [low-high]; a missing high end of a latency under load means that end of the
+    interval would not keep up with the load: unbounded."""
     low, high = _fmt(o.get(key + "_lo"), digits), _fmt(o.get(key + "_hi"), digits)
+    if o.get(key) is not None and o.get(key + "_lo") is not None and o.get(key + "_hi") is None:
+        high = "unbounded"
     return f"{_fmt(o.get(key), digits)} [{low}-{high}]"
 
 

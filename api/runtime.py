@@ -39,17 +39,69 @@ from advisor.service import Advisor
 from api.settings import Settings
 from catalog.build import open_catalog
 from catalog.db import Connection, connect
+from catalog.seed import seed_digest
 from catalog.snapshot import read_snapshot
 
 T = TypeVar("T")
 
 
 def load_snapshot(settings: Settings) -> Snapshot:
-    con = open_catalog(settings.catalog_path, read_only=True)
+    """The catalog's snapshot, from a JSON copy beside the fitted models when the catalog file
+    is unchanged since (same size, modification time and inode) and so are the code and the
+    embedded data that built it; else read from the catalog, which is built or migrated first
+    when needed, and the copy rewritten."""
+    path = settings.catalog_path.expanduser()
+    copy = _snapshot_copy(settings, path)
+    if copy is not None:
+        try:
+            return Snapshot.model_validate_json(copy.read_bytes())
+        except (OSError, ValueError):
+            pass  # missing or from another layout: read the catalog
+    con = open_catalog(path, read_only=True)
     try:
-        return Snapshot.from_rows(read_snapshot(con))
+        snapshot = Snapshot.from_rows(read_snapshot(con))
     finally:
         con.close()
+    copy = _snapshot_copy(settings, path)  # the open may have built or migrated the file
+    if copy is not None:
+        _write_atomically(copy, snapshot.model_dump_json(by_alias=True))
+        for stale in copy.parent.glob(f"{copy.name.rsplit('-', 1)[0]}-*.json"):
+            if stale != copy:
+                stale.unlink(missing_ok=True)
+    return snapshot
+
+
+def _snapshot_copy(settings: Settings, path: Path) -> Path | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    where = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+    state = f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}:{catalog_digest()}"
+    key = hashlib.sha256(state.encode()).hexdigest()[:16]
+    return settings.model_cache_path / f"snapshot-{__version__}-{where}-{key}.json"
+
+
+@cache
+def catalog_digest() -> str:
+    """The catalog code (schema, queries) and its embedded data: either changing rereads it."""
+    digest = hashlib.sha256(seed_digest().encode())
+    for package in ("catalog", "catalog.sql"):
+        for entry in sorted(resources.files(package).iterdir(), key=lambda e: e.name):
+            if entry.name.endswith((".py", ".sql")):
+                digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)  # atomic: concurrent readers see the old file or the new one
+    except OSError:
+        pass  # a read-only cache folder only costs a read of the catalog next time
 
 
 @cache
@@ -83,14 +135,7 @@ def fitted_advisor(settings: Settings, snapshot: Snapshot) -> Advisor:
     except (OSError, ValueError, KeyError, TypeError):
         pass  # missing, unreadable or from another layout: fit again
     advisor = Advisor.fit(snapshot)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            json.dump(advisor.coefficients(), f)
-        os.replace(tmp, path)  # atomic: concurrent readers see the old file or the new one
-    except OSError:
-        pass  # a read-only cache folder only costs the fit next time
+    _write_atomically(path, json.dumps(advisor.coefficients()))
     return advisor
 
 

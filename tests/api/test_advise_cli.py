@@ -311,7 +311,7 @@ def test_no_stale_fit_after_an_import(
         "successful"
     ]["mean"]
     assert after["label"] == "measured" and after["latency_s"] == pytest.approx(mean)
-    assert len(list((tmp_path / "models").glob("*.json"))) == 2
+    assert len(list((tmp_path / "models").glob("advisor-*.json"))) == 2
 
 
 def test_advise_tells_people_how_to_price_an_unpriced_gpu(

@@ -64,7 +64,7 @@ def test_fitted_models_are_cached_as_json_coefficients(catalog_file: Path, tmp_p
     settings = Settings(catalog=catalog_file, model_cache=tmp_path / "models")
     snapshot = load_snapshot(settings)
     fresh = fitted_advisor(settings, snapshot)
-    (cached_file,) = (tmp_path / "models").glob("*.json")
+    (cached_file,) = (tmp_path / "models").glob("advisor-*.json")
     document = json.loads(cached_file.read_text())
     assert document["digest"] == snapshot.digest
     assert set(document["performance"]) >= {"sync_params", "load_params", "sync_q", "async_q"}
@@ -79,3 +79,27 @@ def test_fitted_models_are_cached_as_json_coefficients(catalog_file: Path, tmp_p
         == fresh.advise(query).model_dump()
     )
     assert json.loads(cached_file.read_text())["digest"] == snapshot.digest
+
+
+def test_the_snapshot_is_read_from_its_copy_until_the_catalog_changes(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    from api.runtime import load_snapshot
+    from catalog.db import connect
+    from catalog.importers import guidellm
+    from catalog.importers.common import ImportOptions
+    from catalog.store import ingest
+    from tests.conftest import fixture
+
+    settings = Settings(catalog=catalog_file, model_cache=tmp_path / "models")
+    first = load_snapshot(settings)
+    (copy,) = (tmp_path / "models").glob("snapshot-*.json")
+    assert load_snapshot(settings) == first
+    con = connect(catalog_file)
+    options = ImportOptions(model="8b", format="bf16", gpu="h100", gpu_count=1)
+    ingest(con, guidellm.parse_result(fixture("guidellm", "guidellm-0.8.1-sweep.json"), options))
+    con.close()
+    after = load_snapshot(settings)
+    assert after.digest != first.digest and len(after.load_points) == 4
+    (newer,) = (tmp_path / "models").glob("snapshot-*.json")  # the stale copy is gone
+    assert newer != copy

@@ -55,9 +55,9 @@ BATCH_SPREAD = 6.0
 # wait still grows without bound at saturation.
 PROMPT_QUEUE_FACTOR = 1.0
 SLOT_WAIT_FACTOR = 0.01
-# Bisection steps for the max rate: within 2^-16 (0.002%) of the saturation rate, far below the
+# Bisection steps for the max rate: within 2^-13 (0.012%) of the saturation rate, far below the
 # model's error; the answer is the low end, so it always meets the limits.
-BISECTION_STEPS = 16
+BISECTION_STEPS = 13
 # A max rate within this of saturation is set by saturation (compute or KV cache).
 SATURATION_MARGIN = 1e-3
 

@@ -118,13 +118,18 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
             continue
         budget, seqs = scheduler_limits(cell.engine or engine, gpu.memory_gib)
         mean_context = cell.prefill_tokens + cell.decode_tokens / 2
+        # What does not depend on the arrangement, once per cell.
+        weight = weight_bytes(arch, cell.format)
+        kv_token = kv_bytes_per_token(arch)
+        prefill_flops = flops_per_token(arch, cell.prefill_tokens / 2)
+        decode_flops = flops_per_token(arch, mean_context)
         for tp, replicas in arrangements(cell.gpu_count, gpu.nodes_of):
             if not fits(arch, cell.format, gpu, tp, context):
                 continue
             shape = terms(shape_of(cell, tp, cell.engine or engine))
             parts = step_parts(sync_params, shape, values)
             memory = tp * gpu.memory_gib * MEMORY_UTILISATION * 2**30
-            free = memory - weight_bytes(arch, cell.format)
+            free = memory - weight
             rows["fixed_s"].append(parts.fixed_s)
             weights.append(parts.weights_s)
             rows["request_s"].append(parts.request_s)
@@ -132,15 +137,15 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
             rows["itl_alone_s"].append(parts.fixed_s + parts.kv_step_s)
             rows["token_budget"].append(budget)
             rows["max_num_seqs"].append(seqs)
-            rows["kv_tokens"].append(free / kv_bytes_per_token(arch))
+            rows["kv_tokens"].append(free / kv_token)
             rows["prompt"].append(cell.prefill_tokens)
             rows["output"].append(cell.decode_tokens)
             for name in ("context_s", "decode_s", "prompt_s"):
                 rows[name].append(0.0)
             flops = peak * 1e12 * tp
-            base["kv"].append(kv_bytes_per_token(arch) / tp / (gpu.mem_bw_gbps * 1e9))
-            base["prefill"].append(flops_per_token(arch, cell.prefill_tokens / 2) / flops)
-            base["compute"].append(flops_per_token(arch, mean_context) / flops)
+            base["kv"].append(kv_token / tp / (gpu.mem_bw_gbps * 1e9))
+            base["prefill"].append(prefill_flops / flops)
+            base["compute"].append(decode_flops / flops)
             link = gpu.interconnect_gbps if tp <= gpu.nodes_of else INTER_NODE_GBPS
             volume = 2 * arch.layers * 2 * (tp - 1) / tp * arch.hidden_size * 2
             comm.append(volume / (link * 1e9))

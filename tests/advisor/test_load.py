@@ -74,7 +74,7 @@ def limits(ttft: float, itl: float, latency: float = math.inf, q: float = 99.0) 
 def test_max_rate_is_the_edge_of_the_limits(replica) -> None:  # type: ignore[no-untyped-def]
     sat = float(saturation_rate(replica)[0])
     free, binding = max_rate(replica, limits(math.inf, math.inf))
-    assert free[0] == pytest.approx(sat, rel=1e-4) and binding[0] is Binding.COMPUTE
+    assert free[0] == pytest.approx(sat, rel=1e-3) and binding[0] is Binding.COMPUTE
     rate, binding = max_rate(replica, limits(0.5, math.inf))
     assert 0 < rate[0] < sat and binding[0] is Binding.TTFT
     at = figures(replica, rate, 99.0, Arrivals.POISSON)

@@ -14,6 +14,9 @@ DENSE_DECODER_TYPES = frozenset(
     {"llama", "mistral", "qwen2", "qwen3", "granite", "gemma", "gemma2", "phi3", "olmo2", "cohere"}
 )
 MOE_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_intermediate_size")
+# transformers' default of `tie_word_embeddings` for the families whose config class ties the
+# output head to the input embedding when config.json leaves the field out.
+TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "cohere"})
 
 
 class Architecture(Frozen):
@@ -76,14 +79,15 @@ def architecture_from_config(config: dict[str, Any], where: str = "config.json")
             f"{where}: architectures {classes!r} has no *ForCausalLM class; "
             "only decoder-only causal language models are accepted"
         )
+    if any(config.get(key) for key in MOE_KEYS):
+        raise InvalidInputError(
+            f"{where}: model_type {model_type!r} is a mixture-of-experts model; only dense "
+            "decoders are supported (accepted: " + ", ".join(sorted(DENSE_DECODER_TYPES)) + ")"
+        )
     if model_type not in DENSE_DECODER_TYPES:
         raise InvalidInputError(
             f"{where}: model_type {model_type!r} is not supported; accepted: "
             + ", ".join(sorted(DENSE_DECODER_TYPES))
-        )
-    if any(config.get(key) for key in MOE_KEYS):
-        raise InvalidInputError(
-            f"{where}: mixture-of-experts models are not supported (dense only)"
         )
     hidden = _require_int(config, "hidden_size", where)
     heads = _require_int(config, "num_attention_heads", where)
@@ -97,7 +101,7 @@ def architecture_from_config(config: dict[str, Any], where: str = "config.json")
         "head_dim": int(head_dim),
         "intermediate_size": _require_int(config, "intermediate_size", where),
         "vocab_size": _require_int(config, "vocab_size", where),
-        "tied_embeddings": bool(config.get("tie_word_embeddings", False)),
+        "tied_embeddings": bool(config.get("tie_word_embeddings", model_type in TIED_BY_DEFAULT)),
         "attention_bias": bool(config.get("attention_bias", model_type == "qwen2")),
     }
     count = parameter_count(**fields)  # type: ignore[arg-type]

@@ -53,7 +53,7 @@ def test_qwen2_with_tied_embeddings_and_biases() -> None:
     [
         ({"is_encoder_decoder": True}, "encoder-decoder"),
         ({"architectures": ["BertModel"], "model_type": "bert"}, "no \\*ForCausalLM"),
-        ({"model_type": "mixtral", "num_local_experts": 8}, "not supported"),
+        ({"model_type": "mixtral", "num_local_experts": 8}, "mixture-of-experts model"),
         ({"num_local_experts": 8}, "mixture-of-experts"),
         ({"hidden_size": 0}, "'hidden_size' must be a positive integer"),
         ({"num_hidden_layers": "32"}, "'num_hidden_layers' must be a positive integer"),
@@ -72,3 +72,33 @@ def test_load_config_from_a_folder_or_file(tmp_path: Path) -> None:
         load_config(tmp_path / "bad.json")
     with pytest.raises(InvalidInputError, match="no such file"):
         load_config(tmp_path / "missing")
+
+
+GEMMA2_2B = {
+    "architectures": ["Gemma2ForCausalLM"],
+    "model_type": "gemma2",
+    "hidden_size": 2304,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 4,
+    "head_dim": 256,
+    "intermediate_size": 9216,
+    "vocab_size": 256000,
+}
+
+
+def test_a_family_that_ties_by_default_is_counted_with_one_embedding() -> None:
+    """gemma-2-2b's config.json leaves out tie_word_embeddings, which Gemma2Config defaults to
+    true: 2.61B parameters, not 3.20B with the head counted twice."""
+    arch = architecture_from_config(GEMMA2_2B)
+    assert arch.tied_embeddings and round(arch.params_b, 2) == 2.61
+    untied = architecture_from_config({**GEMMA2_2B, "tie_word_embeddings": False})
+    assert round(untied.params_b, 2) == 3.20
+    llama = architecture_from_config({**GEMMA2_2B, "model_type": "llama"})
+    assert not llama.tied_embeddings  # LlamaConfig's default is untied
+
+
+def test_a_mixture_of_experts_model_is_refused_as_such() -> None:
+    config = {**GEMMA2_2B, "model_type": "mixtral", "num_local_experts": 8}
+    with pytest.raises(InvalidInputError, match="mixture-of-experts"):
+        architecture_from_config(config)

@@ -18,7 +18,11 @@ CHECKPOINT_SUFFIX = {
 
 
 def checkpoint_name(model: ModelSpec, fmt: Format) -> str:
-    """The quantized checkpoint in the study's naming (Neural Magic's Hugging Face repos)."""
+    """The checkpoint to serve: for a model given as a folder, the folder itself (BF16) or the
+    one `advisor profile quantize` writes beside it (`quantize_command`); else the quantized
+    checkpoint in the study's naming (Neural Magic's Hugging Face repos)."""
+    if model.local_path is not None:
+        return model.local_path + CHECKPOINT_SUFFIX[fmt]
     hf = model.hf_id or model.model
     if hf.lower().startswith("meta-llama/llama-3.1-"):
         base = "Meta-" + hf.split("/", 1)[1]
@@ -26,6 +30,22 @@ def checkpoint_name(model: ModelSpec, fmt: Format) -> str:
             return f"meta-llama/{base}"
         return f"neuralmagic/{base}-" + CHECKPOINT_SUFFIX[fmt].lstrip("-")
     return f"{hf}{CHECKPOINT_SUFFIX[fmt]}"
+
+
+def quantize_command(model: ModelSpec, fmt: Format) -> str | None:
+    """For a model given as a folder, the command that writes the checkpoint `vllm_command`
+    serves (None: nothing to write, BF16 or a published checkpoint)."""
+    if model.local_path is None or fmt is Format.BF16:
+        return None
+    parts = [
+        "advisor profile quantize",
+        f"--model {model.local_path}",
+        f"--format {fmt.value}",
+        f"--out {checkpoint_name(model, fmt)}",
+    ]
+    if fmt is not Format.FP8:  # GPTQ and SmoothQuant need calibration text
+        parts.append("--calibration CALIBRATION.jsonl")
+    return " ".join(parts)
 
 
 def vllm_command(model: ModelSpec, option: Option, context_tokens: int) -> str:

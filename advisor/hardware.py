@@ -46,6 +46,11 @@ class ModelSpec(Frozen):
     model: str = Field(description="model id in the catalog (or a config.json path)")
     hf_id: str | None = Field(default=None, description="Hugging Face id")
     arch: Architecture = Field(description="architecture")
+    local_path: str | None = Field(
+        default=None,
+        description="the model folder on this machine, for a model given as a path: its "
+        "checkpoints are served from there, and quantized ones written beside it",
+    )
 
 
 class PriceEntry(Frozen):

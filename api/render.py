@@ -289,6 +289,10 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         if hidden:
             names = ", ".join(c.header for c in hidden)
             console.print(f"[dim]hidden at this width: {names} (--json has them)[/]")
+        if rec.get("quantize_command"):
+            console.print(
+                f"[bold]first:[/]   {rec['quantize_command']}", highlight=False, soft_wrap=True
+            )
         console.print(
             f"[bold]serve:[/]   {rec['vllm_serve_command']}", highlight=False, soft_wrap=True
         )

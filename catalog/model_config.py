@@ -39,9 +39,25 @@ def looks_like_path(value: str) -> bool:
 
 
 def local_model(value: str) -> ModelSpec:
-    """The model a config.json file or model folder describes, named by the path given."""
+    """The model a config.json file or model folder describes, looked up by the path given.
+    Its Hugging Face id is the config's `_name_or_path` when that names a hub repository (not
+    a path on the machine that wrote it); its folder is where its checkpoints live."""
     path = Path(value).expanduser()
-    return ModelSpec(model=value, arch=architecture_from_config(load_config(path), value))
+    config = load_config(path)
+    folder = path if path.is_dir() else path.parent
+    named = config.get("_name_or_path")
+    hub = (
+        isinstance(named, str)
+        and named.count("/") == 1
+        and not named.startswith((".", "/", "~"))
+        and not Path(named).exists()
+    )
+    return ModelSpec(
+        model=value,
+        hf_id=named if hub else None,
+        arch=architecture_from_config(config, value),
+        local_path=str(folder.resolve()),
+    )
 
 
 def local_models(*values: str | None) -> list[ModelSpec]:

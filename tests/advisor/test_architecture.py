@@ -102,3 +102,28 @@ def test_a_mixture_of_experts_model_is_refused_as_such() -> None:
     config = {**GEMMA2_2B, "model_type": "mixtral", "num_local_experts": 8}
     with pytest.raises(InvalidInputError, match="mixture-of-experts"):
         architecture_from_config(config)
+
+
+def test_a_model_given_as_a_folder_is_served_from_it(tmp_path: Path) -> None:
+    """Its name comes from `_name_or_path` when that is a hub id; its checkpoints are the
+    folder (BF16) or the one `advisor profile quantize` writes beside it, printed first."""
+    from advisor.deploy import checkpoint_name, quantize_command
+    from advisor.vocabulary import Format
+    from catalog.model_config import local_model
+
+    folder = tmp_path / "my-llama"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({**LLAMA_8B, "_name_or_path": "org/my-llama"}))
+    spec = local_model(str(folder))
+    assert spec.hf_id == "org/my-llama" and spec.local_path == str(folder.resolve())
+    assert checkpoint_name(spec, Format.BF16) == str(folder.resolve())
+    assert checkpoint_name(spec, Format.INT4) == f"{folder.resolve()}-quantized.w4a16"
+    command = quantize_command(spec, Format.INT4)
+    assert command is not None and command.startswith(
+        f"advisor profile quantize --model {folder.resolve()} --format int4 "
+        f"--out {folder.resolve()}-quantized.w4a16"
+    )
+    assert quantize_command(spec, Format.BF16) is None
+    # A path on the machine that wrote the config is not a hub id.
+    (folder / "config.json").write_text(json.dumps({**LLAMA_8B, "_name_or_path": "/srv/x"}))
+    assert local_model(str(folder / "config.json")).hf_id is None

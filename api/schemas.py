@@ -41,7 +41,13 @@ class Candidate(Option):
 class Recommended(Option):
     """The winner, with the commands to serve it and to confirm the prediction."""
 
-    checkpoint: str = Field(description="quantized checkpoint, in the study's naming")
+    checkpoint: str = Field(
+        description="the checkpoint to serve: a published one in the study's naming, or for a "
+        "model given as a folder, the folder or the checkpoint quantize_command writes"
+    )
+    quantize_command: str | None = Field(
+        default=None, description="the command that writes the checkpoint first, where needed"
+    )
     vllm_serve_command: str = Field(description="the vLLM command that serves it")
     guidellm_command: str = Field(description="the GuideLLM command that would confirm it")
 

@@ -11,12 +11,25 @@ from advisor.vocabulary import Format, Frozen
 
 # Dense decoder-only families whose config.json uses the Llama field names.
 DENSE_DECODER_TYPES = frozenset(
-    {"llama", "mistral", "qwen2", "qwen3", "granite", "gemma", "gemma2", "phi3", "olmo2", "cohere"}
+    {
+        "llama",
+        "mistral",
+        "ministral",
+        "qwen2",
+        "qwen3",
+        "granite",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi3",
+        "olmo2",
+        "cohere",
+    }
 )
 MOE_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_intermediate_size")
 # transformers' default of `tie_word_embeddings` for the families whose config class ties the
 # output head to the input embedding when config.json leaves the field out.
-TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "cohere"})
+TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3_text", "cohere"})
 
 
 class Architecture(Frozen):
@@ -106,7 +119,21 @@ def parameter_count(
 
 
 def architecture_from_config(config: dict[str, Any], where: str = "config.json") -> Architecture:
-    """Read a dense decoder's architecture from a parsed config.json; refuse anything else."""
+    """Read a dense decoder's architecture from a parsed config.json; refuse anything else.
+
+    A multimodal checkpoint (Gemma 3, Ministral 3: `*ForConditionalGeneration` with a nested
+    `text_config`) is read as its language model: the decoder is what serving costs."""
+    text = config.get("text_config")
+    if isinstance(text, dict) and not config.get("hidden_size"):
+        classes = [str(c) for c in config.get("architectures") or []]
+        if any(c.endswith("ForConditionalGeneration") for c in classes):
+            config = {
+                **text,
+                "architectures": [
+                    c.replace("ForConditionalGeneration", "ForCausalLM") for c in classes
+                ],
+                "quantization_config": config.get("quantization_config"),
+            }
     if config.get("is_encoder_decoder"):
         raise InvalidInputError(
             f"{where}: an encoder-decoder model is not a decoder-only transformer"

@@ -211,3 +211,31 @@ def test_a_quantized_checkpoint_is_advised_as_it_is(tmp_path: Path, fitted) -> N
         fitted.advise(
             Query(model=str(folder), gpu_types=["a100"], formats=["fp8"]), local_models=[spec]
         )
+
+
+GEMMA3_1B = {
+    "architectures": ["Gemma3ForCausalLM"],
+    "model_type": "gemma3_text",
+    "hidden_size": 1152,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 1,
+    "head_dim": 256,
+    "intermediate_size": 6912,
+    "vocab_size": 262144,
+}
+
+
+def test_gemma_3_and_a_nested_text_config() -> None:
+    """Gemma-3-1B is 999.9M parameters (tied by default); a multimodal checkpoint is read as
+    its language model."""
+    assert architecture_from_config(GEMMA3_1B).params_b == pytest.approx(1.0, abs=0.002)
+    text = {k: v for k, v in GEMMA3_1B.items() if k != "architectures"}
+    nested = {
+        "architectures": ["Gemma3ForConditionalGeneration"],
+        "model_type": "gemma3",
+        "text_config": text,
+    }
+    arch = architecture_from_config(nested)
+    assert arch.architecture == "Gemma3ForCausalLM" and arch.tied_embeddings
+    assert arch.params_b == architecture_from_config(GEMMA3_1B).params_b

@@ -7,16 +7,29 @@ from typing import Any
 from pydantic import Field
 
 from advisor.errors import InvalidInputError
-from advisor.vocabulary import Frozen
+from advisor.vocabulary import Format, Frozen
 
 # Dense decoder-only families whose config.json uses the Llama field names.
 DENSE_DECODER_TYPES = frozenset(
-    {"llama", "mistral", "qwen2", "qwen3", "granite", "gemma", "gemma2", "phi3", "olmo2", "cohere"}
+    {
+        "llama",
+        "mistral",
+        "ministral",
+        "qwen2",
+        "qwen3",
+        "granite",
+        "gemma",
+        "gemma2",
+        "gemma3_text",
+        "phi3",
+        "olmo2",
+        "cohere",
+    }
 )
 MOE_KEYS = ("num_local_experts", "num_experts", "n_routed_experts", "moe_intermediate_size")
 # transformers' default of `tie_word_embeddings` for the families whose config class ties the
 # output head to the input embedding when config.json leaves the field out.
-TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "cohere"})
+TIED_BY_DEFAULT = frozenset({"gemma", "gemma2", "gemma3_text", "cohere"})
 
 
 class Architecture(Frozen):
@@ -44,6 +57,45 @@ def _require_int(config: dict[str, Any], key: str, where: str) -> int:
     return value
 
 
+def quantized_format(config: dict[str, Any], where: str = "config.json") -> Format | None:
+    """The format an already-quantized checkpoint is in, from its `quantization_config`
+    (None: not quantized). compressed-tensors FP8 / INT8 W8A8 / INT4 W4A16, GPTQ and AWQ at 4
+    bits, FP8, and bitsandbytes 4-bit (weight-only, modelled as W4A16); anything else is
+    refused, naming what it found."""
+    quant = config.get("quantization_config")
+    if not quant:
+        return None
+    if not isinstance(quant, dict):
+        raise InvalidInputError(f"{where}: quantization_config must be an object")
+    method = str(quant.get("quant_method", "")).lower()
+    found = f"{where}: quantization_config ({method or 'no quant_method'}"
+    if method == "compressed-tensors":
+        groups = quant.get("config_groups") or {}
+        group: dict[str, Any] = next(iter(groups.values()), {}) if isinstance(groups, dict) else {}
+        weights = group.get("weights") or {}
+        activations = group.get("input_activations")
+        bits, kind = weights.get("num_bits"), weights.get("type")
+        if bits == 8 and kind == "float":
+            return Format.FP8
+        if bits == 8 and kind == "int" and activations:
+            return Format.INT8
+        if bits == 4 and kind == "int" and not activations:
+            return Format.INT4
+        found += (
+            f", weights {kind} {bits} bits, activations {'quantized' if activations else 'not'}"
+        )
+    elif method in ("gptq", "awq") and quant.get("bits", quant.get("w_bit")) == 4:
+        return Format.INT4
+    elif method == "fp8":
+        return Format.FP8
+    elif method == "bitsandbytes" and quant.get("load_in_4bit"):
+        return Format.INT4
+    raise InvalidInputError(
+        found + ") is not a format the advisor models; accepted: compressed-tensors FP8, "
+        "INT8 W8A8 or INT4 W4A16, GPTQ or AWQ 4-bit, FP8, bitsandbytes 4-bit"
+    )
+
+
 def parameter_count(
     *,
     layers: int,
@@ -67,7 +119,21 @@ def parameter_count(
 
 
 def architecture_from_config(config: dict[str, Any], where: str = "config.json") -> Architecture:
-    """Read a dense decoder's architecture from a parsed config.json; refuse anything else."""
+    """Read a dense decoder's architecture from a parsed config.json; refuse anything else.
+
+    A multimodal checkpoint (Gemma 3, Ministral 3: `*ForConditionalGeneration` with a nested
+    `text_config`) is read as its language model: the decoder is what serving costs."""
+    text = config.get("text_config")
+    if isinstance(text, dict) and not config.get("hidden_size"):
+        classes = [str(c) for c in config.get("architectures") or []]
+        if any(c.endswith("ForConditionalGeneration") for c in classes):
+            config = {
+                **text,
+                "architectures": [
+                    c.replace("ForConditionalGeneration", "ForCausalLM") for c in classes
+                ],
+                "quantization_config": config.get("quantization_config"),
+            }
     if config.get("is_encoder_decoder"):
         raise InvalidInputError(
             f"{where}: an encoder-decoder model is not a decoder-only transformer"

@@ -22,6 +22,8 @@ def checkpoint_name(model: ModelSpec, fmt: Format) -> str:
     one `advisor profile quantize` writes beside it (`quantize_command`); else the quantized
     checkpoint in the study's naming (Neural Magic's Hugging Face repos)."""
     if model.local_path is not None:
+        if model.quantized is not None:
+            return model.local_path  # the checkpoint is already in its one format
         return model.local_path + CHECKPOINT_SUFFIX[fmt]
     hf = model.hf_id or model.model
     if hf.lower().startswith("meta-llama/llama-3.1-"):
@@ -35,7 +37,7 @@ def checkpoint_name(model: ModelSpec, fmt: Format) -> str:
 def quantize_command(model: ModelSpec, fmt: Format) -> str | None:
     """For a model given as a folder, the command that writes the checkpoint `vllm_command`
     serves (None: nothing to write, BF16 or a published checkpoint)."""
-    if model.local_path is None or fmt is Format.BF16:
+    if model.local_path is None or fmt is Format.BF16 or model.quantized is not None:
         return None
     parts = [
         "advisor profile quantize",

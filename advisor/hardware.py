@@ -51,6 +51,9 @@ class ModelSpec(Frozen):
         description="the model folder on this machine, for a model given as a path: its "
         "checkpoints are served from there, and quantized ones written beside it",
     )
+    quantized: Format | None = Field(
+        default=None, description="the format an already-quantized checkpoint is in"
+    )
 
 
 class PriceEntry(Frozen):

@@ -197,7 +197,21 @@ def resolve(
         if query.formats
         else list(Format)
     )
-    if not query.formats:
+    if model.quantized is not None:
+        # An already-quantized checkpoint is served as it is: never quantized again.
+        asked = [f for f in formats if f is not model.quantized]
+        if query.formats and asked:
+            raise InvalidInputError(
+                f"{model.model} is already quantized to {model.quantized.value}; it can only be "
+                f"served as {model.quantized.value} (its base model would allow "
+                f"{', '.join(f.value for f in Format)})"
+            )
+        formats = [model.quantized]
+        defaults.append(
+            f"formats={model.quantized.value} (the checkpoint is already quantized; its base "
+            "model would allow the others)"
+        )
+    elif not query.formats:
         defaults.append("formats=all")
     ttft, itl = query.ttft_limit_ms, query.itl_limit_ms
     if query.mode is Mode.ASYNC:

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from advisor.architecture import architecture_from_config
+from advisor.architecture import architecture_from_config, quantized_format
 from advisor.errors import InvalidInputError
 from advisor.hardware import ModelSpec
 
@@ -57,6 +57,7 @@ def local_model(value: str) -> ModelSpec:
         hf_id=named if hub else None,
         arch=architecture_from_config(config, value),
         local_path=str(folder.resolve()),
+        quantized=quantized_format(config, value),
     )
 
 

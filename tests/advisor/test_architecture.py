@@ -127,3 +127,115 @@ def test_a_model_given_as_a_folder_is_served_from_it(tmp_path: Path) -> None:
     # A path on the machine that wrote the config is not a hub id.
     (folder / "config.json").write_text(json.dumps({**LLAMA_8B, "_name_or_path": "/srv/x"}))
     assert local_model(str(folder / "config.json")).hf_id is None
+
+
+W4A16 = {
+    "quant_method": "compressed-tensors",
+    "format": "pack-quantized",
+    "config_groups": {
+        "group_0": {
+            "targets": ["Linear"],
+            "weights": {"num_bits": 4, "type": "int", "strategy": "group", "group_size": 128},
+            "input_activations": None,
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("quantization", "expected"),
+    [
+        (W4A16, "int4"),
+        (
+            {
+                "quant_method": "compressed-tensors",
+                "config_groups": {
+                    "group_0": {
+                        "weights": {"num_bits": 8, "type": "int"},
+                        "input_activations": {"num_bits": 8, "type": "int", "dynamic": True},
+                    }
+                },
+            },
+            "int8",
+        ),
+        (
+            {
+                "quant_method": "compressed-tensors",
+                "config_groups": {"group_0": {"weights": {"num_bits": 8, "type": "float"}}},
+            },
+            "fp8",
+        ),
+        ({"quant_method": "gptq", "bits": 4, "group_size": 128}, "int4"),
+        ({"quant_method": "awq", "bits": 4}, "int4"),
+        ({"quant_method": "fp8"}, "fp8"),
+        ({"quant_method": "bitsandbytes", "load_in_4bit": True}, "int4"),
+    ],
+)
+def test_an_already_quantized_checkpoint_names_its_format(
+    quantization: dict, expected: str
+) -> None:
+    from advisor.architecture import quantized_format
+
+    fmt = quantized_format({**LLAMA_8B, "quantization_config": quantization})
+    assert fmt is not None and fmt.value == expected
+    assert quantized_format(LLAMA_8B) is None
+
+
+def test_an_unmodelled_quantization_is_refused_naming_it() -> None:
+    from advisor.architecture import quantized_format
+
+    with pytest.raises(InvalidInputError, match="gptq"):
+        quantized_format({**LLAMA_8B, "quantization_config": {"quant_method": "gptq", "bits": 3}})
+
+
+def test_a_quantized_checkpoint_is_advised_as_it_is(tmp_path: Path, fitted) -> None:  # type: ignore[no-untyped-def]
+    """Never proposed for re-quantizing: only its own format, served from its folder."""
+    from advisor.service import Query
+    from catalog.model_config import local_model
+
+    folder = tmp_path / "llama-w4a16"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({**LLAMA_8B, "quantization_config": W4A16}))
+    spec = local_model(str(folder))
+    assert spec.quantized is not None and spec.quantized.value == "int4"
+    advice = fitted.advise(Query(model=str(folder), gpu_types=["a100"]), local_models=[spec])
+    formats = {o.format.value for o in advice.alternatives} | {
+        r.format.value for r in advice.rejected
+    }
+    assert advice.recommendation is not None
+    assert advice.recommendation["format"] == "int4" and formats <= {"int4"}
+    assert advice.recommendation["checkpoint"] == str(folder.resolve())
+    assert advice.recommendation["quantize_command"] is None
+    assert any("already quantized" in d for d in advice.query["defaults"])
+    with pytest.raises(InvalidInputError, match="already quantized to int4"):
+        fitted.advise(
+            Query(model=str(folder), gpu_types=["a100"], formats=["fp8"]), local_models=[spec]
+        )
+
+
+GEMMA3_1B = {
+    "architectures": ["Gemma3ForCausalLM"],
+    "model_type": "gemma3_text",
+    "hidden_size": 1152,
+    "num_hidden_layers": 26,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 1,
+    "head_dim": 256,
+    "intermediate_size": 6912,
+    "vocab_size": 262144,
+}
+
+
+def test_gemma_3_and_a_nested_text_config() -> None:
+    """Gemma-3-1B is 999.9M parameters (tied by default); a multimodal checkpoint is read as
+    its language model."""
+    assert architecture_from_config(GEMMA3_1B).params_b == pytest.approx(1.0, abs=0.002)
+    text = {k: v for k, v in GEMMA3_1B.items() if k != "architectures"}
+    nested = {
+        "architectures": ["Gemma3ForConditionalGeneration"],
+        "model_type": "gemma3",
+        "text_config": text,
+    }
+    arch = architecture_from_config(nested)
+    assert arch.architecture == "Gemma3ForCausalLM" and arch.tied_embeddings
+    assert arch.params_b == architecture_from_config(GEMMA3_1B).params_b

@@ -158,7 +158,7 @@ def load_curve_fidelity(
             for name, log_k in point_factors(others, sync_params, load_params, engine):
                 key = f"calibration[{name}]"
                 own[key] = own.get(key, 1.0) * math.exp(log_k / len(others))
-            ttft, itl = point_figures([held], sync_params, own, engine, 99.0)
+            ttft, itl, _ = point_figures([held], sync_params, own, engine, 99.0)
             for metric, value, truth in (
                 ("ttft", ttft[0], held.ttft_p99_s),
                 ("itl", itl[0], held.itl_p99_s),

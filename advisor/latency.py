@@ -50,6 +50,7 @@ from advisor.hardware import (
     kv_bytes_per_token,
     streamed_bytes_per_token,
 )
+from advisor.ridge import bounded_ridge
 from advisor.vocabulary import FORMAT_COMPUTE, Format
 
 Array = NDArray[np.float64]
@@ -300,9 +301,6 @@ def fit_parameters(
     sign and shrunk toward zero by `shrinkage` (harder for GPU generations and prefill). Then
     each configuration's corrections of its per-token and prompt time (`_calibrations`).
     """
-    from scipy.optimize import lsq_linear
-    from threadpoolctl import threadpool_limits
-
     columns: dict[str, int] = {}
     penalties: list[float] = []
     top_level: list[bool] = []
@@ -330,21 +328,11 @@ def fit_parameters(
             for key in t.keys[family]:
                 X[i, columns[_column(family, key)]] += t.quantity[family]
     weight = 1.0 / y
-    A = X * weight[:, None]
-    target = (y - bound) * weight
-    scale = np.abs(A).max(axis=0)
-    scale[scale == 0] = 1.0
-    A /= scale
-    pen = np.asarray(penalties)
-    A = np.vstack([A, np.diag(np.sqrt(pen))])
-    target = np.concatenate([target, np.zeros(len(pen))])
     # Top-level terms are bounded at zero (no efficiency above the datasheet); deeper ones are
     # deviations of either sign.
-    lower = np.where(top_level, 0.0, -np.inf)
-    # A few hundred rows: one BLAS thread is many times faster than two contending ones.
-    with threadpool_limits(limits=1):
-        result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)), method="bvls")
-    values = result.x / scale
+    values = bounded_ridge(
+        X * weight[:, None], (y - bound) * weight, np.asarray(penalties), np.asarray(top_level)
+    )
     params = {name: float(values[j]) for name, j in columns.items()}
     params.update(_calibrations(params, shapes_terms, y, calibration_shrinkage))
     return params

@@ -29,6 +29,7 @@ from advisor.hardware import (
 )
 from advisor.latency import FamilyValues, generation, step_parts, terms
 from advisor.load import Array, Limits, Replica, figures, max_rate, saturation_rate
+from advisor.ridge import bounded_ridge
 from advisor.vocabulary import FORMAT_COMPUTE, Arrivals, Binding
 
 # vLLM's scheduler defaults, assumed when a deployment does not say: the V0 engine (before 0.8)
@@ -287,9 +288,6 @@ def fit_efficiency(
                    + (D - 1) compute (1 + e_compute) + (D - 1 + P) comm,
 
     so a bounded ridge least squares on the relative residual fits them."""
-    from scipy.optimize import lsq_linear
-    from threadpoolctl import threadpool_limits
-
     from advisor.load import saturation_batch
 
     sub = _subset(a, rows)
@@ -320,18 +318,9 @@ def fit_efficiency(
         for i, path in enumerate(paths):
             for key in path:
                 X[i, columns[f"{family}[{key}]"]] += slopes[family][i]
-    A = X / inverse[:, None]
-    target = (inverse - known) / inverse
-    scale = np.abs(A).max(axis=0)
-    scale[scale == 0] = 1.0
-    A = A / scale
-    pen = np.asarray(penalties)
-    A = np.vstack([A, np.diag(np.sqrt(pen))])
-    target = np.concatenate([target, np.zeros(len(pen))])
-    lower = np.where(top, 0.0, -np.inf)
-    with threadpool_limits(limits=1):
-        result = lsq_linear(A, target, bounds=(lower, np.full(len(pen), np.inf)), method="bvls")
-    values = result.x / scale
+    values = bounded_ridge(
+        X / inverse[:, None], (inverse - known) / inverse, np.asarray(penalties), np.asarray(top)
+    )
     return {name: float(values[j]) for name, j in columns.items()}
 
 
@@ -426,33 +415,43 @@ class PointObservation:
     itl_p99_s: float | None = None
 
 
+def fastest(a: Arranged, replica: Replica, owners: Sequence[int] | None = None) -> dict[int, int]:
+    """For each cell (of `owners`, default all), the arrangement row that serves most when
+    unconstrained: the one a throughput row ran on, or a load point's replica."""
+    sat = saturation_rate(replica) * a.replicas
+    wanted = None if owners is None else set(owners)
+    chosen: dict[int, int] = {}
+    for j, owner in enumerate(a.owner):
+        if wanted is not None and int(owner) not in wanted:
+            continue
+        if owner not in chosen or sat[j] > sat[chosen[owner]]:
+            chosen[int(owner)] = j
+    return chosen
+
+
 def point_figures(
     points: Sequence[PointObservation],
     sync_params: Mapping[str, float],
     load_params: Mapping[str, float],
     engine: str,
     percentile: float,
-) -> tuple[Array, Array]:
+) -> tuple[Array, Array, Array]:
     """Predicted (TTFT, ITL) in s of each load point at the rate it achieved and its own
-    arrivals, on the arrangement that serves most when unconstrained (NaN: none fits)."""
+    arrivals, on the arrangement that serves most when unconstrained (NaN: none fits), and
+    that arrangement's tensor-parallel size."""
     ttft, itl = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    tp = np.array([p.cell.gpu_count for p in points], dtype=int)
     if not points:
-        return ttft, itl
+        return ttft, itl, tp
     cells = [p.cell for p in points]
     a = arranged(cells, sync_params, engine)
     replica = costed(a, cells, load_params)
-    sat = saturation_rate(replica) * a.replicas
-    chosen: dict[int, int] = {}
-    for j, owner in enumerate(a.owner):
-        if owner not in chosen or sat[j] > sat[chosen[owner]]:
-            chosen[owner] = j
-    for i, point in enumerate(points):
-        if i in chosen:
-            j = chosen[i]
-            rate = np.array([point.rate / a.replicas[j]])
-            f = figures(replica.take(np.array([j])), rate, percentile, point.arrivals)
-            ttft[i], itl[i] = f.ttft_s[0], f.itl_s[0]
-    return ttft, itl
+    for i, j in fastest(a, replica).items():
+        point = points[i]
+        rate = np.array([point.rate / a.replicas[j]])
+        f = figures(replica.take(np.array([j])), rate, percentile, point.arrivals)
+        ttft[i], itl[i], tp[i] = f.ttft_s[0], f.itl_s[0], a.tp[j]
+    return ttft, itl, tp
 
 
 def point_factors(
@@ -463,24 +462,13 @@ def point_factors(
 ) -> list[tuple[str, float]]:
     """(configuration, log k) of each load point: k = measured / predicted median ITL at the
     rate it achieved."""
-    _, itl = point_figures(points, sync_params, load_params, engine, 50.0)
+    _, itl, tps = point_figures(points, sync_params, load_params, engine, 50.0)
     out = []
-    for point, predicted in zip(points, itl, strict=True):
+    for point, predicted, tp in zip(points, itl, tps, strict=True):
         if math.isfinite(predicted) and predicted > 0:
-            tp = best_tp(point.cell, sync_params, load_params, engine)
-            out.append((configuration(point.cell, tp), math.log(point.itl_p50_s / predicted)))
+            name = configuration(point.cell, int(tp))
+            out.append((name, math.log(point.itl_p50_s / predicted)))
     return out
-
-
-def best_tp(
-    cell: Cell, sync_params: Mapping[str, float], load_params: Mapping[str, float], engine: str
-) -> int:
-    """The tensor-parallel size of the arrangement that serves most when unconstrained."""
-    a = arranged([cell], sync_params, engine)
-    if not len(a.owner):
-        return cell.gpu_count
-    sat = saturation_rate(costed(a, [cell], load_params)) * a.replicas
-    return int(a.tp[int(np.argmax(sat))])
 
 
 def fit_load(
@@ -496,11 +484,7 @@ def fit_load(
     a = arranged(cells, sync_params, engine)
     free = [i for i, c in enumerate(cases) if c.unconstrained]
     # The arrangement a throughput row ran on: the one with the highest roofline saturation.
-    sat = saturation_rate(costed(a, cells, {})) * a.replicas
-    chosen: dict[int, int] = {}
-    for j, owner in enumerate(a.owner):
-        if owner in free and (owner not in chosen or sat[j] > sat[chosen[owner]]):
-            chosen[owner] = j
+    chosen = fastest(a, costed(a, cells, {}), free)
     usable = [i for i in free if i in chosen]
     params: dict[str, float] = {}
     if usable:

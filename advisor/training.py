@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -54,9 +54,19 @@ class TrainingSet:
     configs: list[str]
     clean: Array
     sources: list[str]
-    models: list[str] = field(default_factory=list)
-    gpus: list[str] = field(default_factory=list)
-    engines: list[str] = field(default_factory=list)
+
+    # The grouping keys of the held-out figures, derived from the cells.
+    @property
+    def models(self) -> list[str]:
+        return [c.model.model for c in self.cells]
+
+    @property
+    def gpus(self) -> list[str]:
+        return [c.gpu.gpu for c in self.cells]
+
+    @property
+    def engines(self) -> list[str]:
+        return [c.engine or "" for c in self.cells]
 
 
 def engine_name(engine: str | None, version: str | None) -> str:
@@ -81,7 +91,7 @@ def newest_engine(engines: Sequence[str]) -> str:
 
 def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
     """The synchronous rows as cells, and (`with_terms`) their latency-model terms as X."""
-    cells, y, use_cases, configs, clean, sources, engines = [], [], [], [], [], [], []
+    cells, y, use_cases, configs, clean, sources = [], [], [], [], [], []
     for row in snapshot.sync:
         engine = engine_name(row.engine, row.engine_version)
         cell = Cell(
@@ -99,7 +109,6 @@ def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
         configs.append(f"{row.model}/{row.format}/{row.gpu}/{row.gpu_count}/{engine}")
         clean.append(row.decode_flag is None)
         sources.append(row.source)
-        engines.append(engine)
     X = np.empty(len(cells) if with_terms else 0, dtype=object)
     if with_terms:
         X[:] = [terms(shape_of(c, c.gpu_count, c.engine or "")) for c in cells]
@@ -111,9 +120,6 @@ def sync_training(snapshot: Snapshot, with_terms: bool = True) -> TrainingSet:
         configs,
         np.array(clean, dtype=bool),
         sources,
-        models=[c.model.model for c in cells],
-        gpus=[c.gpu.gpu for c in cells],
-        engines=engines,
     )
 
 
@@ -158,9 +164,6 @@ def async_training(snapshot: Snapshot) -> TrainingSet:
         configs,
         np.array(clean, dtype=bool),
         sources,
-        models=[c.model.model for c in cells],
-        gpus=[c.gpu.gpu for c in cells],
-        engines=[c.engine or "" for c in cells],
     )
 
 

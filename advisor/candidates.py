@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from advisor.hardware import MEMORY_UTILISATION, Gpu, ModelSpec, PriceList, fits, memory_needed_gib
+from advisor.hardware import MEMORY_UTILISATION, Gpu, ModelSpec, PriceList
 from advisor.search import Violation
+from advisor.sizes import fits, memory_needed_gib
 from advisor.vocabulary import FORMAT_COMPUTE, Format
 
 

@@ -43,14 +43,9 @@ from functools import lru_cache
 import numpy as np
 from numpy.typing import NDArray
 
-from advisor.hardware import (
-    Gpu,
-    ModelSpec,
-    flops_per_token,
-    kv_bytes_per_token,
-    streamed_bytes_per_token,
-)
+from advisor.hardware import Gpu, ModelSpec
 from advisor.ridge import bounded_ridge
+from advisor.sizes import flops_per_token, kv_bytes_per_token, streamed_bytes_per_token
 from advisor.vocabulary import FORMAT_COMPUTE, Format
 
 Array = NDArray[np.float64]
@@ -130,7 +125,7 @@ def terms(shape: Shape) -> Terms:
     """Roofline quantities and pooling keys of one shape (a pure function of it: memoised,
     since the synchronous and load models ask for the same shapes)."""
     arch, gpu, tp, fmt = shape.model.arch, shape.gpu, shape.tp, shape.format
-    peak = gpu.peak_tflops(FORMAT_COMPUTE[fmt])
+    peak = gpu.peak_for(fmt)
     if peak is None:
         raise ValueError(f"{gpu.gpu} has no {FORMAT_COMPUTE[fmt]} tensor cores")
     bandwidth = gpu.mem_bw_gbps * 1e9

@@ -19,18 +19,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from advisor.cells import Cell, shape_of
-from advisor.hardware import (
-    INTER_NODE_GBPS,
-    MEMORY_UTILISATION,
-    fits,
-    flops_per_token,
-    kv_bytes_per_token,
-    weight_bytes,
-)
+from advisor.hardware import INTER_NODE_GBPS, MEMORY_UTILISATION
 from advisor.latency import FamilyValues, generation, step_parts, terms
 from advisor.load import Array, Limits, Replica, figures, max_rate, saturation_rate
 from advisor.ridge import bounded_ridge
-from advisor.vocabulary import FORMAT_COMPUTE, Arrivals, Binding
+from advisor.sizes import fits, flops_per_token, kv_bytes_per_token, weight_bytes
+from advisor.vocabulary import Arrivals, Binding
 
 # vLLM's scheduler defaults, assumed when a deployment does not say: the V0 engine (before 0.8)
 # batches up to 256 sequences and 2048 tokens a step; V1 (0.8 on) keeps 256 sequences and a
@@ -114,7 +108,7 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
     for index, cell in enumerate(cells):
         context = cell.prefill_tokens + cell.decode_tokens
         arch, gpu = cell.model.arch, cell.gpu
-        peak = gpu.peak_tflops(FORMAT_COMPUTE[cell.format])
+        peak = gpu.peak_for(cell.format)
         if peak is None:
             continue
         budget, seqs = scheduler_limits(cell.engine or engine, gpu.memory_gib)

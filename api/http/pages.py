@@ -12,8 +12,9 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from advisor.data import Snapshot
-from advisor.hardware import GPU_COUNTS, fits
+from advisor.hardware import GPU_COUNTS
 from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
+from advisor.sizes import fits
 from advisor.vocabulary import Format, parse_format
 from api.chart_drawing import to_svg
 from api.charts import advice_chart, load_curve_chart, recovery_chart

@@ -10,11 +10,12 @@ from hypothesis import strategies as st
 
 from advisor.architecture import architecture_from_config
 from advisor.data import Snapshot
-from advisor.hardware import ModelSpec, fits
+from advisor.hardware import ModelSpec
 from advisor.latency import FAMILIES, Shape, parameter_value, terms
 from advisor.load_fit import LoadCase, evaluate_cases
 from advisor.predictor import Cell, LoadQuestion, PerformancePredictor
 from advisor.service import Advisor
+from advisor.sizes import fits
 from advisor.vocabulary import Format, Label
 
 QWEN_LIKE = {

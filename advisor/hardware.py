@@ -20,6 +20,9 @@ GPU_COUNTS = (1, 2, 4, 8, 16)
 class Gpu(Frozen):
     gpu: str = Field(description="GPU id")
     name: str = Field(description="marketing name")
+    vendor: str = Field(
+        default="nvidia", description="nvidia or amd (an AMD GPU is served by vLLM on ROCm)"
+    )
     architecture: str = Field(description="ampere, ada, hopper, blackwell, ...")
     memory_gib: float = Field(gt=0, description="memory per GPU, GiB")
     mem_bw_gbps: float = Field(gt=0, description="memory bandwidth, GB/s")

@@ -67,7 +67,7 @@ class Advisor:
         return cls(
             snapshot,
             PerformancePredictor().fit(snapshot, performance),
-            AccuracyModel().fit(snapshot.accuracy),
+            AccuracyModel().fit(snapshot.accuracy, snapshot.models),
         )
 
     def coefficients(self) -> dict[str, Any]:
@@ -113,11 +113,9 @@ class Advisor:
                     engine=resolved.engine if resolved.engine_stated else None,
                 )
             )
-        params = {m.model: (m.arch.architecture, m.arch.params_b) for m in self.snapshot.models}
         targets = resolved.targets
         recoveries = {
-            fmt: self.accuracy.predict(model, fmt, targets.suite, params)
-            for fmt in resolved.formats
+            fmt: self.accuracy.predict(model, fmt, targets.suite) for fmt in resolved.formats
         }
         evaluated = evaluate(
             self.predictor,

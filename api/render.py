@@ -264,6 +264,15 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
         )
     if sizing:
         lines.append(("sizing", "; ".join(sizing)))
+    if rec.get("accuracy_label") not in (None, "measured"):  # a family estimate or a prior
+        lines.append(
+            (
+                "accuracy",
+                f"{rec['recovery_pct']:.2f}% [{rec['recovery_pct_lo']:.2f}-"
+                f"{rec['recovery_pct_hi']:.2f}] of BF16 on {query.get('suite')}, "
+                f"{rec['accuracy_label']}: {rec.get('accuracy_basis')}",
+            )
+        )
     return lines
 
 

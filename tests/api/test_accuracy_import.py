@@ -78,3 +78,15 @@ def test_an_lm_eval_import_replaces_the_prior(runner: CliRunner, catalog_file: P
     assert fp8["recovery_pct"] == pytest.approx(100 * score(FP8) / score(BF16))
     # Formats still without an import keep their prior.
     assert after["int4"]["accuracy_basis"].startswith("prior: no int4 accuracy data")
+
+
+def test_the_table_says_when_the_recovery_is_a_prior(runner: CliRunner, catalog_file: Path) -> None:
+    result = runner.invoke(
+        advise,
+        ["--model", str(CONFIG), "--gpu", "h100", "--catalog", str(catalog_file)],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("accuracy:"))
+    assert "of BF16 on leaderboard_v1, extrapolated: prior: no " in line
+    assert "for family qwen3" in line

@@ -60,6 +60,8 @@ SLOT_WAIT_FACTOR = 0.01
 BISECTION_STEPS = 13
 # A max rate within this of saturation is set by saturation (compute or KV cache).
 SATURATION_MARGIN = 1e-3
+# Bisection steps for a mixture of experts' mean step: within 2^-30 of the experts' read time.
+STEADY_STEPS = 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class Replica:
     output: Array  # D, tokens
     ttft_alone_s: Array  # TTFT of one request on an idle replica: load only adds to it
     itl_alone_s: Array  # ITL of one request on an idle replica
+    experts_s: Array  # W: every routed expert read once (0: dense), see `step_fixed_s`
+    expert_share: Array  # k / E: routed experts one token uses (0: dense)
 
     def scaled(self, factor: Array | float) -> Replica:
         """The same replicas with every step cost times `factor` (a calibration, or an end of
@@ -91,6 +95,7 @@ class Replica:
             prompt_s=self.prompt_s * f,
             ttft_alone_s=self.ttft_alone_s * f,
             itl_alone_s=self.itl_alone_s * f,
+            experts_s=self.experts_s * f,
         )
 
     def take(self, index: Array) -> Replica:
@@ -117,6 +122,52 @@ def _steps(r: Replica) -> Array:
     return np.asarray(np.maximum(r.output - 1, 1), dtype=float)
 
 
+def touched_share(expert_share: Array, tokens: Array) -> Array:
+    """The share of each MoE layer's routed experts a step over `tokens` tokens reads, under
+    uniform routing (`advisor.sizes.touched_experts`): 1 - (1 - k/E)^tokens, k/E for one
+    token, 0 for a dense model."""
+    n = np.maximum(np.asarray(tokens, dtype=float), 1.0)
+    k_e = np.minimum(expert_share, 1.0 - 1e-12)
+    return np.where(expert_share > 0, -np.expm1(n * np.log1p(-k_e)), 0.0)
+
+
+def step_fixed_s(r: Replica, tokens: Array) -> Array:
+    """F of a step over `tokens` tokens (decoding sequences and prompt tokens): the batch-1
+    cost, plus for a mixture of experts the experts the extra tokens touch,
+    F + W (touched(tokens) - k/E). A dense replica's is F whatever the batch."""
+    extra = r.experts_s * (touched_share(r.expert_share, tokens) - r.expert_share)
+    return np.where(r.experts_s > 0, r.fixed_s + np.maximum(extra, 0.0), r.fixed_s)
+
+
+def _tokens_per_step(r: Replica, batch: Array) -> Array:
+    """Tokens in a step with `batch` decoding sequences in steady state: each request brings
+    P prompt tokens per D - 1 decode steps."""
+    return np.asarray(batch * (_steps(r) + r.prompt) / _steps(r), dtype=float)
+
+
+def saturated_fixed_s(r: Replica) -> Array:
+    """F of a step at the saturation batch."""
+    batch, _ = saturation_batch(r)
+    return step_fixed_s(r, _tokens_per_step(r, batch))
+
+
+def _steady_fixed_s(r: Replica, lam: Array, a: Array, stable: Array) -> Array:
+    """F of the mean step at rate `lam`: the fixed point of s = F(lam (D - 1 + P) s) / (1 -
+    lam a), found by bisection between the batch-1 cost and all experts read (F grows with
+    the step's tokens, which grow with s)."""
+    if not np.any(r.experts_s > 0):
+        return np.asarray(r.fixed_s)
+    denominator = np.where(stable, 1 - lam * a, 1.0)
+    per_step = lam * (_steps(r) + r.prompt)
+    lo = r.fixed_s / denominator
+    hi = (r.fixed_s + r.experts_s) / denominator
+    for _ in range(STEADY_STEPS):
+        mid = (lo + hi) / 2
+        above = step_fixed_s(r, per_step * mid) / denominator > mid
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return step_fixed_s(r, per_step * hi)
+
+
 def per_request_s(r: Replica) -> Array:
     """a: step time one request adds beyond the fixed cost (its decode steps and prompt)."""
     context = r.prompt + r.output / 2
@@ -137,7 +188,8 @@ def saturation_batch(r: Replica) -> tuple[Array, Array]:
 def saturation_rate(r: Replica) -> Array:
     """Requests/s a replica serves flat out: the unconstrained throughput."""
     batch, _ = saturation_batch(r)
-    rate = batch / (_steps(r) * r.fixed_s + batch * per_request_s(r))
+    fixed = step_fixed_s(r, _tokens_per_step(r, batch))
+    rate = batch / (_steps(r) * fixed + batch * per_request_s(r))
     return np.where(batch >= 1, rate, 0.0)
 
 
@@ -162,8 +214,9 @@ def figures(r: Replica, rate: Array, percentile: float, arrivals: Arrivals) -> F
     sat = saturation_rate(r)
     limit_batch, _ = saturation_batch(r)
     stable = (lam < sat) & (lam * a < 1)
+    fixed = _steady_fixed_s(r, lam, a, stable)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        step = np.where(stable, r.fixed_s / (1 - lam * a), np.inf)
+        step = np.where(stable, fixed / (1 - lam * a), np.inf)
         batch = lam * steps * step
         prompt_per_step = lam * r.prompt * step
         free = np.maximum(r.token_budget - batch, 1.0)
@@ -178,7 +231,7 @@ def figures(r: Replica, rate: Array, percentile: float, arrivals: Arrivals) -> F
             spread = phi * (1 - phi) * extra**2 / steps + BATCH_SPREAD * batch * per_seq**2
         itl = step + z * np.sqrt(spread)
         # TTFT: the current step, the prompt budget's queue, a free slot, the prompt's chunks.
-        decode_step = r.fixed_s + batch * per_seq
+        decode_step = fixed + batch * per_seq
         own = chunks * decode_step + r.prompt * r.prompt_s
         ttft = q * step + own
         if poisson:

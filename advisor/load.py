@@ -80,7 +80,7 @@ class Replica:
     output: Array  # D, tokens
     ttft_alone_s: Array  # TTFT of one request on an idle replica: load only adds to it
     itl_alone_s: Array  # ITL of one request on an idle replica
-    experts_s: Array  # W: every routed expert read once (0: dense), see `step_fixed_s`
+    experts_s: Array  # W: every routed expert read once (0: dense), see `mean_fixed_s`
     expert_share: Array  # k / E: routed experts one token uses (0: dense)
 
     def scaled(self, factor: Array | float) -> Replica:
@@ -131,41 +131,40 @@ def touched_share(expert_share: Array, tokens: Array) -> Array:
     return np.where(expert_share > 0, -np.expm1(n * np.log1p(-k_e)), 0.0)
 
 
-def step_fixed_s(r: Replica, tokens: Array) -> Array:
-    """F of a step over `tokens` tokens (decoding sequences and prompt tokens): the batch-1
-    cost, plus for a mixture of experts the experts the extra tokens touch,
-    F + W (touched(tokens) - k/E). A dense replica's is F whatever the batch."""
-    extra = r.experts_s * (touched_share(r.expert_share, tokens) - r.expert_share)
+def mean_fixed_s(r: Replica, batch: Array) -> Array:
+    """F of the mean step with `batch` sequences decoding. A dense replica's is F whatever the
+    batch. A mixture of experts' decode steps read the experts their `batch` tokens touch, and
+    the share phi of steps that carry a prompt chunk (as in `figures`) those of the chunk's
+    tokens too:
+
+        F + W ((1 - phi) touched(B) + phi touched(B + P / chunks) - k/E)."""
+    if not np.any(r.experts_s > 0):
+        return np.asarray(r.fixed_s, dtype=float)
+    b = np.maximum(np.asarray(batch, dtype=float), 0.0)
+    free = np.maximum(r.token_budget - b, 1.0)
+    chunks = np.maximum(np.ceil(r.prompt / free), 1.0)
+    phi = -np.expm1(-b * chunks / _steps(r))  # lam s chunks, with lam s = B / (D - 1)
+    decode = touched_share(r.expert_share, b)
+    prompt = touched_share(r.expert_share, b + r.prompt / chunks)
+    extra = r.experts_s * ((1 - phi) * decode + phi * prompt - r.expert_share)
     return np.where(r.experts_s > 0, r.fixed_s + np.maximum(extra, 0.0), r.fixed_s)
 
 
-def _tokens_per_step(r: Replica, batch: Array) -> Array:
-    """Tokens in a step with `batch` decoding sequences in steady state: each request brings
-    P prompt tokens per D - 1 decode steps."""
-    return np.asarray(batch * (_steps(r) + r.prompt) / _steps(r), dtype=float)
-
-
-def saturated_fixed_s(r: Replica) -> Array:
-    """F of a step at the saturation batch."""
-    batch, _ = saturation_batch(r)
-    return step_fixed_s(r, _tokens_per_step(r, batch))
-
-
 def _steady_fixed_s(r: Replica, lam: Array, a: Array, stable: Array) -> Array:
-    """F of the mean step at rate `lam`: the fixed point of s = F(lam (D - 1 + P) s) / (1 -
-    lam a), found by bisection between the batch-1 cost and all experts read (F grows with
-    the step's tokens, which grow with s)."""
+    """F of the mean step at rate `lam`: the fixed point of s = F(lam (D - 1) s) / (1 - lam a),
+    by bisection between the batch-1 cost and every expert read (F grows with the batch,
+    which grows with s)."""
     if not np.any(r.experts_s > 0):
-        return np.asarray(r.fixed_s)
+        return np.asarray(r.fixed_s, dtype=float)
     denominator = np.where(stable, 1 - lam * a, 1.0)
-    per_step = lam * (_steps(r) + r.prompt)
+    per_step = lam * _steps(r)
     lo = r.fixed_s / denominator
     hi = (r.fixed_s + r.experts_s) / denominator
     for _ in range(STEADY_STEPS):
         mid = (lo + hi) / 2
-        above = step_fixed_s(r, per_step * mid) / denominator > mid
+        above = mean_fixed_s(r, per_step * mid) / denominator > mid
         lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
-    return step_fixed_s(r, per_step * hi)
+    return mean_fixed_s(r, per_step * hi)
 
 
 def per_request_s(r: Replica) -> Array:
@@ -185,10 +184,16 @@ def saturation_batch(r: Replica) -> tuple[Array, Array]:
     return np.minimum(by_kv, by_scheduler), by_kv < by_scheduler
 
 
+def saturated_fixed_s(r: Replica) -> Array:
+    """F of the mean step at the saturation batch."""
+    batch, _ = saturation_batch(r)
+    return mean_fixed_s(r, batch)
+
+
 def saturation_rate(r: Replica) -> Array:
     """Requests/s a replica serves flat out: the unconstrained throughput."""
     batch, _ = saturation_batch(r)
-    fixed = step_fixed_s(r, _tokens_per_step(r, batch))
+    fixed = mean_fixed_s(r, batch)
     rate = batch / (_steps(r) * fixed + batch * per_request_s(r))
     return np.where(batch >= 1, rate, 0.0)
 

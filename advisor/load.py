@@ -6,7 +6,9 @@ fills the rest of a token budget C with prompt chunks; a step costs
 
     step = F + (context tokens of the decoding sequences) Kc + B Cd + (prompt tokens) Cp
 
-with F the per-step cost whatever the batch (weights, launches, all-reduces), Kc the KV read
+with F the per-step cost whatever the batch (weights, launches, all-reduces; a mixture of
+experts' F grows with the batch as its tokens touch more experts, `mean_fixed_s`, and the mean
+step is then a fixed point found by bisection), Kc the KV read
 per context token, Cd the compute of one decoding sequence and Cp of one prompt token. F, Kc and
 Cp come from the synchronous per-token model (`advisor.latency`) of the same configuration, Cd
 from the decode FLOPs at the datasheet peak scaled by a fitted batched-compute efficiency

@@ -8,7 +8,8 @@ One request alone on a tensor-parallel group of `tp` GPUs, prompt P, answer D to
 
 w is the time to stream one copy of the weights at the format's bytes over the datasheet memory
 bandwidth BW (for a mixture of experts: the active set a decode step at batch 1 reads, and in
-TTFT the experts the prompt's tokens touch, `advisor.sizes.streamed_bytes`), kv(c) the KV cache of c tokens, prefill the prompt's FLOPs at the datasheet peak
+TTFT the experts the prompt's tokens touch, `advisor.sizes.streamed_bytes`), kv(c) the KV cache
+of c tokens, prefill the prompt's FLOPs at the datasheet peak
 of the format's tensor cores. The fitted parameters, each a named family:
 
 - `weights` (k_w - 1 >= 0): how far weight streaming falls short of the bandwidth bound, by

@@ -57,3 +57,14 @@ def test_a_config_gets_a_full_answer_with_its_parameter_count(
     shown = runner.invoke(advise, args)
     assert shown.exit_code == 0, shown.output
     assert f"({doc['query']['params_b']:.3g}B parameters" in shown.output
+
+
+def test_the_catalog_refuses_what_it_cannot_store_yet(catalog_file: Path) -> None:
+    """Its model columns are a dense decoder's: experts would be read back as a dense model."""
+    from api.cli import cli
+
+    config = fixture("configs", "mixtral-8x7b", "config.json")
+    result = CliRunner().invoke(
+        cli, ["--catalog", str(catalog_file), "catalog", "add-model", str(config)]
+    )
+    assert result.exit_code == 1 and "catalog does not store yet" in result.output

@@ -164,7 +164,13 @@ class Advisor:
         else:
             message = "nothing meets these targets; the closest misses are listed"
         return Advice(
-            query={**resolved.document(), "price_list": prices.name, "version": self.version},
+            query={
+                **resolved.document(),
+                "params_b": model.arch.params_b,
+                "active_params_b": model.arch.active_params_b,
+                "price_list": prices.name,
+                "version": self.version,
+            },
             recommendation=winner,
             alternatives=result.alternatives,
             rejected=result.rejected,

@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from advisor.errors import CatalogError, InvalidInputError, ReadOnlyQueryError
+from catalog.db import first_line
 
 ACCEPTED = "SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN"
 # DuckDB reads WITH, DESCRIBE, SHOW, SUMMARIZE, VALUES, FROM-first and TABLE as SELECT.
@@ -102,12 +103,6 @@ def read_only_query(
         row_limit=row_limit,
         truncated=len(found) > row_limit,
     )
-
-
-def first_line(exc: BaseException) -> str:
-    """DuckDB's message without the query excerpt and caret it adds on later lines."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def _one_statement(query: str) -> duckdb.Statement:

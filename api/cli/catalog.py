@@ -1,5 +1,5 @@
 """`advisor catalog ...`: where the catalog is, what it covers, read-only SQL, imports of real
-tool output, user models, and Parquet export."""
+tool output and their removal, user models, and Parquet export."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import click
 from advisor.architecture import architecture_from_config
 from advisor.errors import InvalidInputError
 from api.cli.shell import err, opened, out
-from api.render import as_records, print_csv, print_json, print_table
-from catalog import queries, sandbox
+from api.render import as_records, plain, print_csv, print_json, print_table
+from catalog import queries, sandbox, store
 from catalog.db import Connection
 from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
@@ -238,6 +238,39 @@ def import_lm_eval(
     """Import lm-eval results files (lm-eval 0.4)."""
     options = ImportOptions(model=model, format=fmt, suite=suite, method=method)
     run_import(ctx, lm_eval.parse_result, files, options, replace)
+
+
+@catalog_group.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of source objects.")
+@click.pass_context
+def catalog_sources(ctx: click.Context, as_json: bool) -> None:
+    """List where the catalog's rows come from: the embedded study tables and model cards, and
+    every import (id, file, sha256, when, rows); `catalog remove ID` takes an import out."""
+    with opened(ctx, read_only=True) as con:
+        found = store.sources(con)
+    if as_json:
+        print_json([{k: plain(v) for k, v in source.items()} for source in found])
+        return
+    columns = ["id", "kind", "file", "sha256", "imported_at", "runs", "rows", "removable"]
+    rows = [
+        [*(s[c] for c in columns[:3]), s["sha256"][:12], *(s[c] for c in columns[4:])]
+        for s in found
+    ]
+    print_table(out, columns, rows, "Sources")
+
+
+@catalog_group.command("remove")
+@click.argument("source_id", type=int)
+@click.pass_context
+def catalog_remove(ctx: click.Context, source_id: int) -> None:
+    """Take the import SOURCE_ID (see `catalog sources`) out of the catalog with every row it
+    added, in one transaction; the next answer no longer uses them."""
+    with opened(ctx, read_only=False) as con:
+        removed = store.remove_source(con, source_id)
+    click.echo(
+        f"removed source {removed['id']} ({removed['file']}): {removed['rows']} rows in "
+        f"{removed['runs']} run(s)"
+    )
 
 
 @catalog_group.command("add-model")

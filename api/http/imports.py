@@ -7,6 +7,7 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path, PurePath
 from typing import Annotated, Any
 
@@ -145,9 +146,16 @@ class ImportsController(Controller):
 
 
 def source_out(row: dict[str, Any]) -> Source:
-    """A source as the API shows it: a file of the server's file system by its name only."""
+    """A source as the API shows it: a file of the server's file system by its name only, the
+    time with its zone (the catalog keeps UTC without one)."""
     file = PurePath(str(row["file"]))
-    return Source.model_validate({**row, "file": file.name if file.is_absolute() else str(file)})
+    return Source.model_validate(
+        {
+            **row,
+            "file": file.name if file.is_absolute() else str(file),
+            "imported_at": row["imported_at"].replace(tzinfo=UTC),
+        }
+    )
 
 
 class SourcesController(Controller):

@@ -94,6 +94,7 @@ def test_sources_list_and_remove_over_http(server: str) -> None:
     assert status == 200
     mine = next(s for s in listed if s["id"] == source_id)
     assert mine["file"] == "upload:sweep.json" and mine["rows"] == 4 and mine["removable"]
+    assert mine["imported_at"].endswith("Z")  # an RFC 3339 date-time, as documented
     assert not [s["file"] for s in listed if s["file"].startswith("/")]  # no server paths
     assert {s["kind"] for s in listed if not s["removable"]} == {"study", "card"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
@@ -228,6 +229,21 @@ class ImportResult(ApiModel):
     duplicate: bool = Field(description="whether the same file was already imported")
     runs: int = Field(description="runs written")
     rows: int = Field(description="rows written")
+
+
+class Source(ApiModel):
+    """Where rows of the catalog come from: an embedded table or card, or one import."""
+
+    id: int = Field(description="source id; DELETE /v1/catalog/sources/{id} removes an import")
+    kind: str = Field(description="study, card, guidellm, lm-eval, measurements or profiler")
+    name: str = Field(description="the source's name (file name and short hash for imports)")
+    file: str = Field(description="the file's name, upload:NAME, or the card's URL")
+    sha256: str = Field(description="SHA-256 of the file's content")
+    tool: str | None = Field(description="tool that wrote the file")
+    imported_at: datetime = Field(description="when it was imported (UTC)")
+    runs: int = Field(description="runs it holds")
+    rows: int = Field(description="measurement rows it holds")
+    removable: bool = Field(description="false for the embedded study tables and model cards")
 
 
 class Health(ApiModel):

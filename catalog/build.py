@@ -10,7 +10,17 @@ from pathlib import Path
 
 import duckdb
 
-from catalog.db import Connection, connect, meta, migrate, pending_migrations, refuse_foreign
+from advisor.errors import CatalogError
+from catalog.db import (
+    Connection,
+    connect,
+    first_line,
+    meta,
+    migrate,
+    pending_migrations,
+    refuse_foreign,
+    refuse_unreadable,
+)
 from catalog.seed import seed, seed_digest
 
 
@@ -33,14 +43,25 @@ def open_catalog(path: Path, *, read_only: bool = False) -> Connection:
     path = path.expanduser()
     if read_only and path.exists():
         con = connect(path, read_only=True)
-        if is_current(con):
+        try:
+            current = is_current(con)
+            if current:
+                refuse_unreadable(con, path)
+        except BaseException:
+            con.close()
+            raise
+        if current:
             return con
         con.close()
     con = connect(path)
     try:
-        refuse_foreign(con, path)
+        refuse_foreign(con, path)  # first: someone else's database is never read whole
+        refuse_unreadable(con, path)
         migrate(con)
         seed(con)
+    except duckdb.Error as exc:  # a file damaged past what `connect` can see
+        con.close()
+        raise CatalogError(f"cannot build or migrate catalog {path}: {first_line(exc)}") from exc
     except BaseException:
         con.close()
         raise

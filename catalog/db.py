@@ -102,4 +102,33 @@ def connect(path: Path, *, read_only: bool = False) -> Connection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         mode = "" if read_only else " for writing"
-        raise CatalogError(f"cannot open catalog {path}{mode}: {exc}") from exc
+        raise CatalogError(f"cannot open catalog {path}{mode}: {first_line(exc)}") from exc
+
+
+def refuse_unreadable(con: Connection, path: Path) -> None:
+    """Read every table whole. DuckDB opens a file cut short (a full disk, an interrupted copy)
+    or damaged, and fails only at the first read of a missing or corrupt block: this finds
+    that at the open, in one line naming the file. A few tens of milliseconds for a catalog."""
+    tables = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    ).fetchall()
+    # The names are the catalog's own, quoted; hashing each row reads every column.
+    whole = " UNION ALL ".join(
+        'SELECT count(*), bit_xor(hash(t)) FROM "{}" AS t'.format(name.replace('"', '""'))
+        for (name,) in tables
+    )
+    if not whole:
+        return
+    try:
+        con.execute(whole).fetchall()
+    except duckdb.Error as exc:
+        raise CatalogError(
+            f"catalog {path} cannot be read, cut short or damaged ({first_line(exc)}); restore "
+            "it from a copy, or name another file (--catalog, ADVISOR_CATALOG)"
+        ) from exc
+
+
+def first_line(exc: BaseException) -> str:
+    """DuckDB's message without the query excerpt and caret it adds on later lines."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

@@ -1,4 +1,5 @@
-"""Reading the catalog for people and programs: coverage, read-only SQL, export, add a model."""
+"""Reading the catalog for people and programs: coverage, export, add a model (user SQL runs in
+`catalog.sandbox`)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,10 @@ from typing import Any
 import duckdb
 
 from advisor.architecture import Architecture
-from advisor.errors import InvalidInputError, ReadOnlyQueryError
-from catalog.db import Connection, transaction
+from advisor.errors import CatalogError, InvalidInputError
+from catalog.db import Connection, first_line, transaction
 from catalog.sqlfiles import sql
 
-READ_ONLY_STATEMENTS = frozenset(
-    {
-        duckdb.StatementType.SELECT,
-        duckdb.StatementType.EXPLAIN,
-        duckdb.StatementType.PRAGMA,
-        duckdb.StatementType.CALL,
-    }
-)
 PUBLIC_VIEWS = ("sync_latency", "async_throughput", "accuracy", "gpus", "models", "load_points")
 EXPORTED = (
     *PUBLIC_VIEWS,
@@ -38,73 +31,6 @@ def rows(
     cursor = con.execute(query, params) if params is not None else con.execute(query)
     columns = [d[0] for d in cursor.description or []]
     return columns, cursor.fetchall()
-
-
-def read_only_query(con: Connection, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run user SQL that may only read: anything else is refused before it runs."""
-    try:
-        statements = con.extract_statements(query)
-    except duckdb.Error as exc:
-        raise InvalidInputError(f"SQL does not parse: {exc}") from exc
-    if not statements:
-        raise InvalidInputError("no SQL statement given")
-    for statement in statements:
-        refused = _refused_type(statement)
-        if refused is not None:
-            raise ReadOnlyQueryError(
-                f"{refused.name} statements are refused: the catalog is read-only here; "
-                "accepted: SELECT (including WITH, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN, PRAGMA, "
-                "CALL. Add data with `advisor catalog import` or `add-model`"
-            )
-    cursor = con.cursor()
-    try:
-        for statement in statements[:-1]:
-            cursor.execute(statement)
-        return rows(cursor, statements[-1].query)
-    except duckdb.Error as exc:
-        raise InvalidInputError(f"SQL failed: {exc}") from exc
-
-
-def _refused_type(statement: duckdb.Statement) -> duckdb.StatementType | None:
-    """The type that makes a statement a write, or None for a read. EXPLAIN ANALYZE runs the
-    statement it explains, so that one is as read-only as the statement."""
-    kind = statement.type
-    if kind not in READ_ONLY_STATEMENTS:
-        return kind
-    if kind != duckdb.StatementType.EXPLAIN:
-        return None
-    analysed = _analysed_sql(statement.query)
-    if analysed is None:
-        return None
-    try:
-        inner = duckdb.extract_statements(analysed)
-    except duckdb.Error:
-        return kind  # what cannot be classified is not run
-    return next((t for t in map(_refused_type, inner) if t is not None), None)
-
-
-def _analysed_sql(query: str) -> str | None:
-    """The statement an `EXPLAIN ANALYZE` (or `EXPLAIN (ANALYZE, ...)`) runs; None for a plain
-    EXPLAIN, which only plans. Read with DuckDB's tokenizer, so comments and case don't matter."""
-    tokens = duckdb.tokenize(query)
-    ends = [start for start, _ in tokens[1:]] + [len(query)]
-    words = [
-        (start, query[start:end].strip().lower())
-        for (start, kind), end in zip(tokens, ends, strict=True)
-        if kind != duckdb.token_type.comment
-    ]
-    analyse = {"analyze", "analyse"}
-    index = 1  # words[0] is EXPLAIN
-    if index < len(words) and words[index][1] in analyse:
-        index += 1
-    elif index < len(words) and words[index][1] == "(":
-        close = next((i for i in range(index, len(words)) if words[i][1] == ")"), len(words))
-        if not analyse & {word for _, word in words[index:close]}:
-            return None
-        index = close + 1
-    else:
-        return None
-    return query[words[index][0] :] if index < len(words) else ""
 
 
 def performance_cells(
@@ -205,6 +131,18 @@ def page(
 def counts(con: Connection) -> dict[str, int]:
     """Rows per table and view, for health checks and `catalog info`."""
     return {str(k): int(v) for k, v in con.execute(sql("counts")).fetchall()}
+
+
+def answerable(con: Connection) -> dict[str, int]:
+    """Rows per table and view, once every public view has been read whole: a count alone
+    skips the columns, and a row that one of them cannot compute would go unnoticed."""
+    for name in PUBLIC_VIEWS:
+        try:
+            # Hashing each row computes every column. The view names are ours, not input.
+            con.execute(f"SELECT count(*), bit_xor(hash(v)) FROM {name} AS v").fetchone()
+        except duckdb.Error as exc:
+            raise CatalogError(f"the {name} view cannot be read: {first_line(exc)}") from exc
+    return counts(con)
 
 
 def records(

@@ -28,7 +28,7 @@ from catalog.records import (
     SyncRow,
 )
 from catalog.sqlfiles import checksum, migrations, sql
-from catalog.store import delete_source, ingest
+from catalog.store import SEEDED_KINDS, delete_source, ingest
 
 CITATION = (
     'Kurtic, Marques, Pandit, Kurtz, Alistarh. "Give Me BF16 or Give Me Death"? '
@@ -47,7 +47,6 @@ STUDY_PERF_ARGS = {
     "load_generator": "guidellm",
 }
 STUDY_PROTOCOL = "P1"
-SEEDED_KINDS = ("study", "card")
 # Why the study's transcribed flags (data/study_*.csv, the weight-streaming rule) are set.
 PHYSICAL_REASONS: dict[str, str] = {
     "truncated": "truncated: faster than streaming the weights once per nominal output token at "

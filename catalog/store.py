@@ -7,13 +7,17 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from advisor.errors import ImportRejectedError, UnknownNameError
+from advisor.errors import ImportRejectedError, InvalidInputError, UnknownNameError
 from advisor.vocabulary import FORMAT_COMPUTE, ComputeType
 from catalog.db import Connection, transaction
+from catalog.queries import records
 from catalog.records import Batch, IngestResult, PublishedAccuracyRow, RunRecord, SourceRecord
 from catalog.sqlfiles import sql
 
 STAT_METRICS = ("ttft_ms", "itl_ms", "tpot_ms", "latency_s")
+# Sources that `catalog.seed` loads from the embedded data and replaces whole when it changes:
+# the catalog keeps them as shipped, so they cannot be removed one by one.
+SEEDED_KINDS = ("study", "card")
 
 
 class Names:
@@ -68,6 +72,32 @@ def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:
 
 def delete_source(con: Connection, source_id: int) -> None:
     execute_script(con, sql("delete_source"), {"source_id": source_id})
+
+
+def sources(con: Connection, source_id: int | None = None) -> list[dict[str, Any]]:
+    """Every source of the catalog's rows (or the one `source_id` names): id, kind, name,
+    file, sha256, tool, imported_at, runs, rows, and whether it can be removed."""
+    return records(con, "list_sources", {"source_id": source_id, "seeded": list(SEEDED_KINDS)})
+
+
+def remove_source(con: Connection, source_id: int) -> dict[str, Any]:
+    """Take one import out with every row it added, all in one transaction; returns what it
+    was (`queries.sources`). The embedded study tables and model cards are refused."""
+    with transaction(con):
+        found = sources(con, source_id)
+        if not found:
+            raise InvalidInputError(
+                f"no source {source_id} in the catalog; `advisor catalog sources` lists them"
+            )
+        (source,) = found
+        if not source["removable"]:
+            raise InvalidInputError(
+                f"source {source_id} ({source['name']}) is embedded {source['kind']} data, "
+                "loaded with the catalog, and cannot be removed; removable: imports (any kind "
+                f"but {' and '.join(SEEDED_KINDS)})"
+            )
+        delete_source(con, source_id)
+    return source
 
 
 def _json(value: dict[str, Any]) -> str | None:

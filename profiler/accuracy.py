@@ -12,7 +12,7 @@ from catalog.importers import lm_eval
 from catalog.importers.common import ImportOptions
 from profiler.commands import EvalSpec, Tools, build_lm_eval_command
 from profiler.perf import GUIDELLM_HINT, Ingest, Target
-from profiler.runner import ToolError, run_tool
+from profiler.runner import ToolError, fresh_dir, run_tool
 
 # The study's task lists (lm-eval names; Leaderboard V1 with Meta's Llama-3.1 prompts).
 TASK_SETS: dict[str, list[str]] = {
@@ -61,7 +61,7 @@ def profile_accuracy(
     ingest: Ingest,
 ) -> Path:
     """Run lm-eval, import its results; returns the results file."""
-    out = work / f"lm-eval-{tasks.name.replace(',', '+')}"
+    out = fresh_dir(work, f"lm-eval-{tasks.name.replace(',', '+')}")
     spec = EvalSpec(
         target=target.base_url,
         model=target.served_name,
@@ -73,12 +73,11 @@ def profile_accuracy(
         limit=tasks.limit,
         apply_chat_template=tasks.apply_chat_template,
     )
-    run_tool(
-        build_lm_eval_command(tools, spec), work / f"{out.name}.log", env, timeout_s, GUIDELLM_HINT
-    )
-    found = sorted(out.rglob("results_*.json"))
+    log = out / "lm-eval.log"
+    run_tool(build_lm_eval_command(tools, spec), log, env, timeout_s, GUIDELLM_HINT)
+    found = sorted(out.rglob("results_*.json"))  # a fresh folder: only this run's
     if not found:
-        raise ToolError(f"lm-eval wrote no results under {out}")
+        raise ToolError(f"lm-eval exited 0 but wrote no results under {out}; log: {log}")
     suite = tasks.name if tasks.name in TASK_SETS else None
     ingest(
         lm_eval.parse_result(

@@ -19,7 +19,7 @@ from catalog.importers.common import ImportOptions
 from catalog.records import AsyncRow, Batch, LoadPoint, RunRecord, SourceRecord
 from profiler.commands import LoadSpec, Tools, build_guidellm_command
 from profiler.ratesearch import Decision, Limits, Probe, decide
-from profiler.runner import run_tool
+from profiler.runner import ToolError, fresh_dir, run_tool
 
 GUIDELLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
 Ingest = Callable[[Batch], None]
@@ -97,7 +97,8 @@ def run_guidellm(
     ingest: Ingest,
     rate: float | None,
 ) -> LoadPoint:
-    report = work / f"{name}.json"
+    run = fresh_dir(work, name)
+    report = run / "report.json"
     spec = LoadSpec(
         target=target.base_url,
         model=target.served_name,
@@ -110,13 +111,10 @@ def run_guidellm(
         max_seconds=None if rate is None else settings.probe_seconds,
         labels=_labels(target, workload),
     )
-    run_tool(
-        build_guidellm_command(tools, spec),
-        work / f"{name}.log",
-        env,
-        settings.timeout_s,
-        GUIDELLM_HINT,
-    )
+    log = run / "guidellm.log"
+    run_tool(build_guidellm_command(tools, spec), log, env, settings.timeout_s, GUIDELLM_HINT)
+    if not report.is_file():
+        raise ToolError(f"GuideLLM exited 0 but wrote no report {report}; log: {log}")
     batch = guidellm.parse_result(report, ImportOptions())
     source = batch.source.model_copy(
         update={

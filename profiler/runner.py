@@ -1,5 +1,5 @@
 """Running the tools: every subprocess of the product starts here, logs to a file, and is always
-stopped (normal end, error, Ctrl-C) with its whole process group."""
+stopped (normal end, error, Ctrl-C, SIGTERM, SIGHUP) with its whole process group."""
 
 from __future__ import annotations
 
@@ -14,13 +14,63 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 from advisor.errors import AdvisorError
 
 
 class ToolError(AdvisorError):
     """A tool is missing, failed, or did not become ready."""
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the main thread is, as Ctrl-C raises KeyboardInterrupt:
+    it unwinds through every `finally` that stops a tool, and no `except Exception` takes it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Within the block, the first SIGTERM or SIGHUP raises `Stopped`; later ones are ignored so
+    that the clean-up they interrupt finishes (each stop is bounded: SIGKILL after a grace
+    period). The previous handlers come back afterwards. For the main thread, at the edge."""
+    stopping: list[int] = []
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stopping:
+            return
+        stopping.append(signum)
+        raise Stopped(signum)
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def fresh_dir(parent: Path, name: str) -> Path:
+    """A new folder `parent/name-<UTC time>` for one run's files: a report can never be one an
+    earlier run left there."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    for attempt in range(100):
+        path = parent / (f"{name}-{stamp}" + (f"-{attempt}" if attempt else ""))
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise ToolError(f"cannot make a new folder for {name} in {parent}")
 
 
 def require_executable(command: Sequence[str], install_hint: str) -> None:
@@ -73,6 +123,8 @@ def run_tool(
         except BaseException:
             stop_group(process)
             raise
+        if group_alive(process.pid):  # workers that outlived the tool
+            stop_group(process)
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
         raise ToolError(
@@ -82,19 +134,55 @@ def run_tool(
 
 
 def stop_group(process: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left."""
-    if process.poll() is not None:
-        return
-    try:
+    """SIGTERM the process group, then SIGKILL what is left of it, the leader reaped. The
+    leader exiting is not enough: vLLM's engine core or a tool's workers may outlive it.
+
+    A Ctrl-C or signal arriving meanwhile does not leave the group running: the stop finishes
+    first (at once, with SIGKILL), then the interruption goes on."""
+    interrupted: KeyboardInterrupt | None = None
+    while True:
+        try:
+            _stop_group(process, 0.0 if interrupted else grace_s)
+            break
+        except KeyboardInterrupt as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
+def _stop_group(process: subprocess.Popen[bytes], grace_s: float) -> None:
+    with suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
+    deadline = time.monotonic() + grace_s
+    with suppress(subprocess.TimeoutExpired):
         process.wait(timeout=grace_s)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    while group_alive(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether a process of the group is still running (zombies waiting to be reaped are not)."""
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:  # no /proc: any member, zombies included, counts
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def free_port() -> int:

@@ -1,18 +1,20 @@
 """`advisor catalog ...`: where the catalog is, what it covers, read-only SQL, imports of real
-tool output, user models, and Parquet export."""
+tool output and their removal, user models, and Parquet export."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from advisor.architecture import architecture_from_config
 from advisor.errors import InvalidInputError
-from api.cli.shell import opened, out
-from api.render import as_records, print_csv, print_json, print_table
-from catalog import queries
+from api.cli.shell import err, opened, out
+from api.render import as_records, plain, print_csv, print_json, print_table
+from catalog import queries, sandbox, store
 from catalog.db import Connection
 from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
@@ -71,19 +73,49 @@ def show_coverage(con: Connection, model: str | None, as_json: bool) -> None:
 @click.argument("query")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON array of row objects.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+@click.option(
+    "--limit",
+    "row_limit",
+    default=sandbox.DEFAULT_ROW_LIMIT,
+    show_default=True,
+    type=click.IntRange(1, sandbox.MAX_ROW_LIMIT),
+    help="Rows printed at most (a note on stderr says when there were more).",
+)
 @click.pass_context
-def catalog_sql(ctx: click.Context, query: str, as_json: bool, as_csv: bool) -> None:
-    """Run a read-only SQL query, e.g. "SELECT * FROM sync_latency"."""
+def catalog_sql(
+    ctx: click.Context, query: str, as_json: bool, as_csv: bool, row_limit: int
+) -> None:
+    """Run one read-only SQL statement on the catalog's tables and views, e.g.
+    "SELECT * FROM sync_latency". Accepted: SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN;
+    no files, settings or extensions can be reached."""
     if as_json and as_csv:
         raise InvalidInputError("choose one of --json and --csv")
-    with opened(ctx, read_only=True) as con:
-        columns, rows = queries.read_only_query(con, query)
+    with opened(ctx, read_only=True):
+        pass  # built or migrated first, if it has to be; the sandbox opens it on its own
+    result = sandbox.read_only_query(ctx.obj.catalog_path, query, row_limit)
     if as_json:
-        print_json(as_records(columns, rows))
+        print_json(finite(as_records(result.columns, result.rows)))
     elif as_csv:
-        print_csv(columns, rows)
+        print_csv(result.columns, result.rows)
     else:
-        print_table(out, columns, rows)
+        print_table(out, result.columns, result.rows)
+    if result.truncated:
+        err.print(
+            f"showing the first {row_limit:,} rows; the statement has more "
+            f"(--limit up to {sandbox.MAX_ROW_LIMIT:,})",
+            highlight=False,
+        )
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they are written as null, inside lists and structs too."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
 
 
 @catalog_group.group("import")
@@ -206,6 +238,39 @@ def import_lm_eval(
     """Import lm-eval results files (lm-eval 0.4)."""
     options = ImportOptions(model=model, format=fmt, suite=suite, method=method)
     run_import(ctx, lm_eval.parse_result, files, options, replace)
+
+
+@catalog_group.command("sources")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array of source objects.")
+@click.pass_context
+def catalog_sources(ctx: click.Context, as_json: bool) -> None:
+    """List where the catalog's rows come from: the embedded study tables and model cards, and
+    every import (id, file, sha256, when, rows); `catalog remove ID` takes an import out."""
+    with opened(ctx, read_only=True) as con:
+        found = store.sources(con)
+    if as_json:
+        print_json([{k: plain(v) for k, v in source.items()} for source in found])
+        return
+    columns = ["id", "kind", "file", "sha256", "imported_at", "runs", "rows", "removable"]
+    rows = [
+        [*(s[c] for c in columns[:3]), s["sha256"][:12], *(s[c] for c in columns[4:])]
+        for s in found
+    ]
+    print_table(out, columns, rows, "Sources")
+
+
+@catalog_group.command("remove")
+@click.argument("source_id", type=int)
+@click.pass_context
+def catalog_remove(ctx: click.Context, source_id: int) -> None:
+    """Take the import SOURCE_ID (see `catalog sources`) out of the catalog with every row it
+    added, in one transaction; the next answer no longer uses them."""
+    with opened(ctx, read_only=False) as con:
+        removed = store.remove_source(con, source_id)
+    click.echo(
+        f"removed source {removed['id']} ({removed['file']}): {removed['rows']} rows in "
+        f"{removed['runs']} run(s)"
+    )
 
 
 @catalog_group.command("add-model")

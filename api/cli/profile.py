@@ -15,9 +15,28 @@ from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
 from api.cli.shell import err, opened, out
 from api.render import print_table
 from catalog import queries
+from profiler.runner import Stopped, stop_on_signals
 
 
-@click.group("profile")
+class ProfileGroup(click.Group):
+    """SIGTERM and SIGHUP (from `timeout`, systemd, Kubernetes, a closed terminal) stop a
+    profile command as Ctrl-C does: every tool's process group is stopped and reaped on the way
+    out; then one line, and exit status 128 + the signal's number."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            with stop_on_signals():
+                return super().invoke(ctx)
+        except Stopped as exc:
+            err.print(
+                f"[bold red]error:[/] {exc}; every tool it started was stopped",
+                highlight=False,
+                soft_wrap=True,
+            )
+            sys.exit(128 + exc.signum)
+
+
+@click.group("profile", cls=ProfileGroup)
 def profile_group() -> None:
     """Measure models with the real tools (llmcompressor, vLLM, GuideLLM, lm-eval)."""
 

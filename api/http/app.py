@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from advisor import __version__
 from api.http.advice import AdviceController
 from api.http.catalog import CatalogController
-from api.http.imports import ImportsController
+from api.http.imports import ImportsController, SourcesController
 from api.http.metrics import MetricsController, observe_engine, prometheus_config
 from api.http.operations import OperationsController
 from api.http.pages import PagesController
@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> Litestar:
             AdviceController,
             CatalogController,
             ImportsController,
+            SourcesController,
             OperationsController,
             MetricsController,
             PagesController,

@@ -1,5 +1,5 @@
 """The token-guarded imports: a GuideLLM report, an lm-eval results file or a measurements CSV
-into the catalog."""
+into the catalog; the list of sources, and the removal of an import."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated
+from datetime import UTC
+from pathlib import Path, PurePath
+from typing import Annotated, Any
 
-from litestar import Controller, post
+from litestar import Controller, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import KwargDefinition, MultipartBody
 
 from api.http.deps import ENGINE, require_token
-from api.http.problems import IMPORT_SPEC
+from api.http.problems import IMPORT_SPEC, problems
 from api.runtime import Engine
-from api.schemas import ImportResult
+from api.schemas import ImportResult, Source
+from catalog import store
 from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
 from catalog.records import Batch
@@ -141,3 +143,42 @@ class ImportsController(Controller):
             model=data.model, format=data.format, suite=data.suite, method=data.method
         )
         return import_upload(engine, data.file, lm_eval.parse_result, options, data.replace)
+
+
+def source_out(row: dict[str, Any]) -> Source:
+    """A source as the API shows it: a file of the server's file system by its name only, the
+    time with its zone (the catalog keeps UTC without one)."""
+    file = PurePath(str(row["file"]))
+    return Source.model_validate(
+        {
+            **row,
+            "file": file.name if file.is_absolute() else str(file),
+            "imported_at": row["imported_at"].replace(tzinfo=UTC),
+        }
+    )
+
+
+class SourcesController(Controller):
+    path = "/v1/catalog/sources"
+    tags = ("imports",)
+    guards = (require_token,)
+    dependencies = ENGINE
+
+    @get("/", sync_to_thread=True, responses=problems(401, 403))
+    def list_sources(self, engine: NamedDependency[Engine]) -> list[Source]:
+        """Where the catalog's rows come from: the embedded study tables and model cards, and
+        every import, with its content hash, when it came and how many rows it holds."""
+        return [source_out(row) for row in engine.access.read(store.sources)]
+
+    @delete(
+        "/{source_id:int}",
+        sync_to_thread=True,
+        status_code=200,
+        responses=problems(401, 403, 422),
+    )
+    def remove_source(self, engine: NamedDependency[Engine], source_id: int) -> Source:
+        """Take an import out of the catalog with every row it added (one transaction); the
+        advice forgets those rows at once. The study tables and model cards cannot be removed."""
+        removed = engine.access.write(lambda con: store.remove_source(con, source_id))
+        engine.reload_now()
+        return source_out(removed)

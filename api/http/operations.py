@@ -29,10 +29,13 @@ class OperationsController(Controller):
         responses={503: ResponseSpec(data_container=Health, description="not ready")},
     )
     def readyz(self, engine: NamedDependency[Engine]) -> Response[Health]:
-        """The catalog is readable and the models are fitted."""
+        """The catalog is readable, every public view reads whole, and the models are fitted
+        on its current content."""
         try:
             engine.current()
-            rows = engine.access.read(queries.counts)
+            if engine.access.writable and engine.access.generation() != engine.generation:
+                engine.reload_now()  # changed since the last check: fails if it cannot be fitted
+            rows = engine.access.read(queries.answerable)
         except Exception as exc:
             return Response(Health(status=f"not ready: {exc}"), status_code=503)
         return Response(

@@ -40,6 +40,7 @@ def _recovery_fields(recovery: Recovery | None) -> dict[str, Any]:
         "recovery_pct_lo": recovery.recovery_pct_lo,
         "recovery_pct_hi": recovery.recovery_pct_hi,
         "accuracy_label": recovery.label,
+        "accuracy_basis": recovery.basis,
     }
 
 

@@ -7,7 +7,9 @@ One request alone on a tensor-parallel group of `tp` GPUs, prompt P, answer D to
     TTFT    = prefill (1 + b_c) + w k_w + layers tau + all-reduces a_link
 
 w is the time to stream one copy of the weights at the format's bytes over the datasheet memory
-bandwidth BW, kv(c) the KV cache of c tokens, prefill the prompt's FLOPs at the datasheet peak
+bandwidth BW (for a mixture of experts: the active set a decode step at batch 1 reads, and in
+TTFT the experts the prompt's tokens touch, `advisor.sizes.streamed_bytes`), kv(c) the KV cache
+of c tokens, prefill the prompt's FLOPs at the datasheet peak
 of the format's tensor cores. The fitted parameters, each a named family:
 
 - `weights` (k_w - 1 >= 0): how far weight streaming falls short of the bandwidth bound, by
@@ -45,7 +47,15 @@ from numpy.typing import NDArray
 
 from advisor.hardware import Gpu, ModelSpec
 from advisor.ridge import bounded_ridge
-from advisor.sizes import flops_per_token, kv_bytes_per_token, streamed_bytes_per_token
+from advisor.sizes import (
+    expert_share,
+    flops_per_token,
+    kv_bytes,
+    kv_split,
+    routed_expert_bytes,
+    streamed_bytes,
+    streamed_bytes_per_token,
+)
 from advisor.vocabulary import FORMAT_COMPUTE, Format
 
 Array = NDArray[np.float64]
@@ -118,6 +128,9 @@ class Terms:
     configuration: str
     kv_step_s: float = 0.0  # the KV cache of the mean context read once, at the bandwidth
     attention_step: float = 0.0  # the attention family's quantity in one decode step
+    weights_step_s: float = 0.0  # one decode step's weight reads at batch 1, at the bandwidth
+    experts_s: float = 0.0  # every routed expert read once, at the bandwidth (0: dense)
+    expert_share: float = 0.0  # routed experts one token uses, k / E (0: dense)
 
 
 @lru_cache(maxsize=4096)
@@ -131,7 +144,9 @@ def terms(shape: Shape) -> Terms:
     bandwidth = gpu.mem_bw_gbps * 1e9
     p, d = shape.prefill_tokens, shape.decode_tokens
     weights = streamed_bytes_per_token(arch, fmt) / tp / bandwidth
-    kv_bytes = kv_bytes_per_token(arch) * (p + d / 2) / tp
+    # The prompt's pass reads the experts its p tokens touch (a dense model: the same weights).
+    weights_prompt = streamed_bytes(arch, fmt, p) / tp / bandwidth
+    kv = kv_bytes(arch, p + d / 2) / kv_split(arch, tp)
     prefill = p * flops_per_token(arch, p / 2) / tp / (peak * 1e12)
     all_reduces = 2.0 * arch.layers if tp > 1 else 0.0
     steps = d - 1
@@ -147,23 +162,23 @@ def terms(shape: Shape) -> Terms:
         "request": ("all", f"engine|{e}"),
     }
     quantity = {
-        "weights": weights * passes,
+        "weights": weights * passes + (weights_prompt - weights),
         "step": arch.layers * passes * FAMILY_UNITS["step"],
-        "attention": kv_bytes * steps * FAMILY_UNITS["attention"],
+        "attention": kv * steps * FAMILY_UNITS["attention"],
         "allreduce": all_reduces * passes * FAMILY_UNITS["allreduce"],
         "prefill": prefill,
         "request": 1.0,
     }
     quantity_ttft = {
-        "weights": weights,
+        "weights": weights_prompt,
         "step": arch.layers * FAMILY_UNITS["step"],
         "attention": 0.0,
         "allreduce": all_reduces * FAMILY_UNITS["allreduce"],
         "prefill": prefill,
         "request": 0.0,
     }
-    itl_bound = weights + kv_bytes / bandwidth
-    ttft_bound = prefill + weights
+    itl_bound = weights + kv / bandwidth
+    ttft_bound = prefill + weights_prompt
     return Terms(
         bound_s=ttft_bound + steps * itl_bound,
         ttft_bound_s=ttft_bound,
@@ -173,8 +188,11 @@ def terms(shape: Shape) -> Terms:
         quantity_ttft=quantity_ttft,
         keys=keys,
         configuration=shape.configuration,
-        kv_step_s=kv_bytes / bandwidth,
-        attention_step=kv_bytes * FAMILY_UNITS["attention"],
+        kv_step_s=kv / bandwidth,
+        attention_step=kv * FAMILY_UNITS["attention"],
+        weights_step_s=weights,
+        experts_s=routed_expert_bytes(arch, fmt) / tp / bandwidth,
+        expert_share=expert_share(arch),
     )
 
 
@@ -228,11 +246,13 @@ def _parts(
 class StepParts:
     """One configuration's step costs as the load model takes them (s)."""
 
-    fixed_s: float  # one forward pass whatever the batch: weights, launches, all-reduces
+    fixed_s: float  # one forward pass at batch 1: weights, launches, all-reduces
     weights_s: float  # its bound: the weights streamed once at the bandwidth
     kv_step_s: float  # the KV cache of the mean context, read once
     prompt_s: float  # the whole prompt's prefill
     request_s: float  # per request, outside the steps
+    experts_s: float = 0.0  # every routed expert read once, as efficiently as the weights
+    experts_bound_s: float = 0.0  # its bound: at the bandwidth
 
 
 def step_parts(
@@ -240,9 +260,12 @@ def step_parts(
 ) -> StepParts:
     """The fitted per-pass costs of one shape, with its configuration's own calibration."""
     value = (values or FamilyValues(params))(t)
-    weights = t.quantity_ttft["weights"]
-    fixed = weights + sum(value[f] * t.quantity_ttft[f] for f in ("weights", "step", "allreduce"))
-    prompt = t.ttft_bound_s - weights + value["prefill"] * t.quantity_ttft["prefill"]
+    weights = t.weights_step_s
+    # A decode step at batch 1 reads the active weights; the prompt's pass its tokens' union.
+    per_step = {**t.quantity_ttft, "weights": weights}
+    fixed = weights + sum(value[f] * per_step[f] for f in ("weights", "step", "allreduce"))
+    compute = t.ttft_bound_s - t.quantity_ttft["weights"]
+    prompt = compute + value["prefill"] * t.quantity_ttft["prefill"]
     decode = 1.0 + params.get(_calibration(t.configuration), 0.0)
     prompt_factor = 1.0 + params.get(_calibration(t.configuration, "prompt"), 0.0)
     kv = t.kv_step_s + value["attention"] * t.attention_step
@@ -250,8 +273,10 @@ def step_parts(
         fixed_s=max(fixed * decode, weights),
         weights_s=weights,
         kv_step_s=max(kv * decode, t.kv_step_s),
-        prompt_s=max(prompt * prompt_factor, t.ttft_bound_s - weights),
+        prompt_s=max(prompt * prompt_factor, compute),
         request_s=value["request"],
+        experts_s=max(t.experts_s * (1 + value["weights"]) * decode, t.experts_s),
+        experts_bound_s=t.experts_s,
     )
 
 

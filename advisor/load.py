@@ -6,7 +6,9 @@ fills the rest of a token budget C with prompt chunks; a step costs
 
     step = F + (context tokens of the decoding sequences) Kc + B Cd + (prompt tokens) Cp
 
-with F the per-step cost whatever the batch (weights, launches, all-reduces), Kc the KV read
+with F the per-step cost whatever the batch (weights, launches, all-reduces; a mixture of
+experts' F grows with the batch as its tokens touch more experts, `mean_fixed_s`, and the mean
+step is then a fixed point found by bisection), Kc the KV read
 per context token, Cd the compute of one decoding sequence and Cp of one prompt token. F, Kc and
 Cp come from the synchronous per-token model (`advisor.latency`) of the same configuration, Cd
 from the decode FLOPs at the datasheet peak scaled by a fitted batched-compute efficiency
@@ -60,6 +62,8 @@ SLOT_WAIT_FACTOR = 0.01
 BISECTION_STEPS = 13
 # A max rate within this of saturation is set by saturation (compute or KV cache).
 SATURATION_MARGIN = 1e-3
+# Bisection steps for a mixture of experts' mean step: within 2^-30 of the experts' read time.
+STEADY_STEPS = 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,8 @@ class Replica:
     output: Array  # D, tokens
     ttft_alone_s: Array  # TTFT of one request on an idle replica: load only adds to it
     itl_alone_s: Array  # ITL of one request on an idle replica
+    experts_s: Array  # W: every routed expert read once (0: dense), see `mean_fixed_s`
+    expert_share: Array  # k / E: routed experts one token uses (0: dense)
 
     def scaled(self, factor: Array | float) -> Replica:
         """The same replicas with every step cost times `factor` (a calibration, or an end of
@@ -91,6 +97,7 @@ class Replica:
             prompt_s=self.prompt_s * f,
             ttft_alone_s=self.ttft_alone_s * f,
             itl_alone_s=self.itl_alone_s * f,
+            experts_s=self.experts_s * f,
         )
 
     def take(self, index: Array) -> Replica:
@@ -117,6 +124,51 @@ def _steps(r: Replica) -> Array:
     return np.asarray(np.maximum(r.output - 1, 1), dtype=float)
 
 
+def touched_share(expert_share: Array, tokens: Array) -> Array:
+    """The share of each MoE layer's routed experts a step over `tokens` tokens reads, under
+    uniform routing (`advisor.sizes.touched_experts`): 1 - (1 - k/E)^tokens, k/E for one
+    token, 0 for a dense model."""
+    n = np.maximum(np.asarray(tokens, dtype=float), 1.0)
+    k_e = np.minimum(expert_share, 1.0 - 1e-12)
+    return np.where(expert_share > 0, -np.expm1(n * np.log1p(-k_e)), 0.0)
+
+
+def mean_fixed_s(r: Replica, batch: Array) -> Array:
+    """F of the mean step with `batch` sequences decoding. A dense replica's is F whatever the
+    batch. A mixture of experts' decode steps read the experts their `batch` tokens touch, and
+    the share phi of steps that carry a prompt chunk (as in `figures`) those of the chunk's
+    tokens too:
+
+        F + W ((1 - phi) touched(B) + phi touched(B + P / chunks) - k/E)."""
+    if not np.any(r.experts_s > 0):
+        return np.asarray(r.fixed_s, dtype=float)
+    b = np.maximum(np.asarray(batch, dtype=float), 0.0)
+    free = np.maximum(r.token_budget - b, 1.0)
+    chunks = np.maximum(np.ceil(r.prompt / free), 1.0)
+    phi = -np.expm1(-b * chunks / _steps(r))  # lam s chunks, with lam s = B / (D - 1)
+    decode = touched_share(r.expert_share, b)
+    prompt = touched_share(r.expert_share, b + r.prompt / chunks)
+    extra = r.experts_s * ((1 - phi) * decode + phi * prompt - r.expert_share)
+    return np.where(r.experts_s > 0, r.fixed_s + np.maximum(extra, 0.0), r.fixed_s)
+
+
+def _steady_fixed_s(r: Replica, lam: Array, a: Array, stable: Array) -> Array:
+    """F of the mean step at rate `lam`: the fixed point of s = F(lam (D - 1) s) / (1 - lam a),
+    by bisection between the batch-1 cost and every expert read (F grows with the batch,
+    which grows with s)."""
+    if not np.any(r.experts_s > 0):
+        return np.asarray(r.fixed_s, dtype=float)
+    denominator = np.where(stable, 1 - lam * a, 1.0)
+    per_step = lam * _steps(r)
+    lo = r.fixed_s / denominator
+    hi = (r.fixed_s + r.experts_s) / denominator
+    for _ in range(STEADY_STEPS):
+        mid = (lo + hi) / 2
+        above = mean_fixed_s(r, per_step * mid) / denominator > mid
+        lo, hi = np.where(above, mid, lo), np.where(above, hi, mid)
+    return mean_fixed_s(r, per_step * hi)
+
+
 def per_request_s(r: Replica) -> Array:
     """a: step time one request adds beyond the fixed cost (its decode steps and prompt)."""
     context = r.prompt + r.output / 2
@@ -134,10 +186,17 @@ def saturation_batch(r: Replica) -> tuple[Array, Array]:
     return np.minimum(by_kv, by_scheduler), by_kv < by_scheduler
 
 
+def saturated_fixed_s(r: Replica) -> Array:
+    """F of the mean step at the saturation batch."""
+    batch, _ = saturation_batch(r)
+    return mean_fixed_s(r, batch)
+
+
 def saturation_rate(r: Replica) -> Array:
     """Requests/s a replica serves flat out: the unconstrained throughput."""
     batch, _ = saturation_batch(r)
-    rate = batch / (_steps(r) * r.fixed_s + batch * per_request_s(r))
+    fixed = mean_fixed_s(r, batch)
+    rate = batch / (_steps(r) * fixed + batch * per_request_s(r))
     return np.where(batch >= 1, rate, 0.0)
 
 
@@ -162,8 +221,9 @@ def figures(r: Replica, rate: Array, percentile: float, arrivals: Arrivals) -> F
     sat = saturation_rate(r)
     limit_batch, _ = saturation_batch(r)
     stable = (lam < sat) & (lam * a < 1)
+    fixed = _steady_fixed_s(r, lam, a, stable)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        step = np.where(stable, r.fixed_s / (1 - lam * a), np.inf)
+        step = np.where(stable, fixed / (1 - lam * a), np.inf)
         batch = lam * steps * step
         prompt_per_step = lam * r.prompt * step
         free = np.maximum(r.token_budget - batch, 1.0)
@@ -178,7 +238,7 @@ def figures(r: Replica, rate: Array, percentile: float, arrivals: Arrivals) -> F
             spread = phi * (1 - phi) * extra**2 / steps + BATCH_SPREAD * batch * per_seq**2
         itl = step + z * np.sqrt(spread)
         # TTFT: the current step, the prompt budget's queue, a free slot, the prompt's chunks.
-        decode_step = r.fixed_s + batch * per_seq
+        decode_step = fixed + batch * per_seq
         own = chunks * decode_step + r.prompt * r.prompt_s
         ttft = q * step + own
         if poisson:

@@ -21,9 +21,24 @@ import numpy as np
 from advisor.cells import Cell, shape_of
 from advisor.hardware import INTER_NODE_GBPS, MEMORY_UTILISATION
 from advisor.latency import FamilyValues, generation, step_parts, terms
-from advisor.load import Array, Limits, Replica, figures, max_rate, saturation_rate
+from advisor.load import (
+    Array,
+    Limits,
+    Replica,
+    figures,
+    max_rate,
+    saturated_fixed_s,
+    saturation_rate,
+)
 from advisor.ridge import bounded_ridge
-from advisor.sizes import fits, flops_per_token, kv_bytes_per_token, weight_bytes
+from advisor.sizes import (
+    fits,
+    flops_per_token,
+    kv_bytes_per_token,
+    kv_split,
+    touched_experts,
+    weight_bytes,
+)
 from advisor.vocabulary import Arrivals, Binding
 
 # vLLM's scheduler defaults, assumed when a deployment does not say: the V0 engine (before 0.8)
@@ -98,12 +113,13 @@ class Arranged:
     owner: Array
     tp: Array
     replicas: Array
+    experts_bound_s: Array  # every routed expert streamed once at the bandwidth (0: dense)
 
 
 def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: str) -> Arranged:
     rows: dict[str, list[float]] = {k: [] for k in Replica.__dataclass_fields__}
     base: dict[str, list[float]] = {f: [] for f in FAMILIES}
-    comm, owner, tps, reps, weights = [], [], [], [], []
+    comm, owner, tps, reps, weights, experts = [], [], [], [], [], []
     values = FamilyValues(sync_params)
     for index, cell in enumerate(cells):
         context = cell.prefill_tokens + cell.decode_tokens
@@ -115,9 +131,14 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
         mean_context = cell.prefill_tokens + cell.decode_tokens / 2
         # What does not depend on the arrangement, once per cell.
         weight = weight_bytes(arch, cell.format)
-        kv_token = kv_bytes_per_token(arch)
+        kv_token = kv_bytes_per_token(arch, mean_context if arch.sliding_layers else None)
         prefill_flops = flops_per_token(arch, cell.prefill_tokens / 2)
         decode_flops = flops_per_token(arch, mean_context)
+        # The share of the routed experts a prompt's pass reads beyond one token's.
+        prompt_share = 0.0
+        if arch.experts is not None:
+            extra = touched_experts(arch, cell.prefill_tokens) - arch.experts.per_token
+            prompt_share = extra / arch.experts.routed
         for tp, replicas in arrangements(cell.gpu_count, gpu.nodes_of):
             if not fits(arch, cell.format, gpu, tp, context):
                 continue
@@ -125,20 +146,27 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
             parts = step_parts(sync_params, shape, values)
             memory = tp * gpu.memory_gib * MEMORY_UTILISATION * 2**30
             free = memory - weight
+            # Latent attention keeps the whole cache on every GPU of the group.
+            replicated = tp / kv_split(arch, tp)
             rows["fixed_s"].append(parts.fixed_s)
             weights.append(parts.weights_s)
+            experts.append(parts.experts_bound_s)
+            rows["experts_s"].append(parts.experts_s)
+            rows["expert_share"].append(shape.expert_share)
             rows["request_s"].append(parts.request_s)
-            rows["ttft_alone_s"].append(parts.fixed_s + parts.prompt_s)
+            # An idle replica's prompt pass reads the experts its prompt touches.
+            prompt_experts = parts.experts_s * prompt_share
+            rows["ttft_alone_s"].append(parts.fixed_s + parts.prompt_s + prompt_experts)
             rows["itl_alone_s"].append(parts.fixed_s + parts.kv_step_s)
             rows["token_budget"].append(budget)
             rows["max_num_seqs"].append(seqs)
-            rows["kv_tokens"].append(free / kv_token)
+            rows["kv_tokens"].append(free / (kv_token * replicated))
             rows["prompt"].append(cell.prefill_tokens)
             rows["output"].append(cell.decode_tokens)
             for name in ("context_s", "decode_s", "prompt_s"):
                 rows[name].append(0.0)
             flops = peak * 1e12 * tp
-            base["kv"].append(kv_token / tp / (gpu.mem_bw_gbps * 1e9))
+            base["kv"].append(kv_token / kv_split(arch, tp) / (gpu.mem_bw_gbps * 1e9))
             base["prefill"].append(prefill_flops / flops)
             base["compute"].append(decode_flops / flops)
             link = gpu.interconnect_gbps if tp <= gpu.nodes_of else INTER_NODE_GBPS
@@ -155,6 +183,7 @@ def arranged(cells: Sequence[Cell], sync_params: Mapping[str, float], engine: st
         np.asarray(owner, int),
         np.asarray(tps, int),
         np.asarray(reps, int),
+        np.asarray(experts, float),
     )
 
 
@@ -167,6 +196,7 @@ def _subset(a: Arranged, mask: Array) -> Arranged:
         a.owner[mask],
         a.tp[mask],
         a.replicas[mask],
+        a.experts_bound_s[mask],
     )
 
 
@@ -220,6 +250,7 @@ def floored(a: Arranged, r: Replica) -> Replica:
     return replace(
         r,
         fixed_s=np.maximum(r.fixed_s, a.weights_s),
+        experts_s=np.maximum(r.experts_s, a.experts_bound_s),
         context_s=np.maximum(r.context_s, a.base["kv"]),
         prompt_s=np.maximum(r.prompt_s, a.base["prefill"] + a.comm_s),
         decode_s=np.maximum(r.decode_s, a.base["compute"] + a.comm_s),
@@ -294,7 +325,8 @@ def fit_efficiency(
         "prefill": r.prompt * sub.base["prefill"],
         "compute": steps * sub.base["compute"],
     }
-    known = steps * r.fixed_s / batch + sum(slopes.values()) + (steps + r.prompt) * sub.comm_s
+    fixed = saturated_fixed_s(r)
+    known = steps * fixed / batch + sum(slopes.values()) + (steps + r.prompt) * sub.comm_s
     columns: dict[str, int] = {}
     penalties: list[float] = []
     top: list[bool] = []

@@ -232,7 +232,7 @@ def resolve(
     if query.suite is None:
         defaults.append(f"suite={DEFAULT_SUITE}")
     if suite not in accuracy.suites():
-        accuracy.predict(model, Format.FP8, suite, {})  # raises with the accepted suites
+        accuracy.predict(model, Format.FP8, suite)  # raises with the accepted suites
     floor = query.min_recovery
     if floor is None:
         floor = DEFAULT_MIN_RECOVERY_PCT

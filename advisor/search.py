@@ -160,6 +160,11 @@ class Option(Frozen):
     accuracy_label: Label | None = Field(
         default=None, description="accuracy: measured, interpolated or extrapolated"
     )
+    accuracy_basis: str | None = Field(
+        default=None,
+        description="where the recovery comes from: its sources, the family's measured sizes, "
+        "or (starting 'prior:') the prior for a family without accuracy data",
+    )
     deployments: int | None = Field(default=None, description="copies needed for the target QPS")
     fleet_usd_per_hour: float | None = Field(
         default=None, description="price of every copy needed for the target QPS, USD/h"

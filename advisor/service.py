@@ -67,7 +67,7 @@ class Advisor:
         return cls(
             snapshot,
             PerformancePredictor().fit(snapshot, performance),
-            AccuracyModel().fit(snapshot.accuracy),
+            AccuracyModel().fit(snapshot.accuracy, snapshot.models),
         )
 
     def coefficients(self) -> dict[str, Any]:
@@ -113,11 +113,9 @@ class Advisor:
                     engine=resolved.engine if resolved.engine_stated else None,
                 )
             )
-        params = {m.model: (m.arch.architecture, m.arch.params_b) for m in self.snapshot.models}
         targets = resolved.targets
         recoveries = {
-            fmt: self.accuracy.predict(model, fmt, targets.suite, params)
-            for fmt in resolved.formats
+            fmt: self.accuracy.predict(model, fmt, targets.suite) for fmt in resolved.formats
         }
         evaluated = evaluate(
             self.predictor,
@@ -166,7 +164,13 @@ class Advisor:
         else:
             message = "nothing meets these targets; the closest misses are listed"
         return Advice(
-            query={**resolved.document(), "price_list": prices.name, "version": self.version},
+            query={
+                **resolved.document(),
+                "params_b": model.arch.params_b,
+                "active_params_b": model.arch.active_params_b,
+                "price_list": prices.name,
+                "version": self.version,
+            },
             recommendation=winner,
             alternatives=result.alternatives,
             rejected=result.rejected,

@@ -264,6 +264,15 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
         )
     if sizing:
         lines.append(("sizing", "; ".join(sizing)))
+    if rec.get("accuracy_label") not in (None, "measured"):  # a family estimate or a prior
+        lines.append(
+            (
+                "accuracy",
+                f"{rec['recovery_pct']:.2f}% [{rec['recovery_pct_lo']:.2f}-"
+                f"{rec['recovery_pct_hi']:.2f}] of BF16 on {query.get('suite')}, "
+                f"{rec['accuracy_label']}: {rec.get('accuracy_basis')}",
+            )
+        )
     return lines
 
 
@@ -272,9 +281,12 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
     only it knows its own flags."""
     hints = hints or {}
     query = advice.query
+    size = f" ({query['params_b']:.3g}B parameters" if query.get("params_b") else ""
+    if size and query.get("active_params_b"):
+        size += f", {query['active_params_b']:.3g}B active per token"
     title = (
-        f"{query['model']} | {query['prefill_tokens']} in / {query['decode_tokens']} out"
-        f" | {query['mode']}"
+        f"{query['model']}{size + ')' if size else ''} | {query['prefill_tokens']} in / "
+        f"{query['decode_tokens']} out | {query['mode']}"
     )
     console.print(f"[bold]{title}[/]  {targets_line(query)}", highlight=False)
     if query.get("defaults"):

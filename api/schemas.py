@@ -188,6 +188,7 @@ class ModelOut(ApiModel):
 class GpuOut(ApiModel):
     gpu: str = Field(description="GPU id")
     name: str = Field(description="product name")
+    vendor: str = Field(description="nvidia or amd (an AMD GPU is served by vLLM on ROCm)")
     architecture: str = Field(description="GPU architecture")
     memory_gib: float = Field(description="memory, GiB")
     mem_bw_gbps: float = Field(description="memory bandwidth, GB/s")

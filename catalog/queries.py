@@ -123,7 +123,14 @@ def coverage(con: Connection, model: str | None = None) -> dict[str, Any]:
 def add_model(
     con: Connection, name: str, arch: Architecture, hf_id: str | None, source: str
 ) -> None:
-    """Add (or update) a user model; the study's models cannot be overwritten."""
+    """Add (or update) a user model; the study's models cannot be overwritten. The catalog's
+    columns describe dense full-attention decoders: a model with experts, latent attention or
+    sliding windows would be read back without them, so it is refused until they are stored."""
+    if arch.experts or arch.latent_attention or arch.sliding_layers:
+        raise InvalidInputError(
+            f"model {name!r} ({arch.family}) has experts, latent attention or sliding windows, "
+            "which the catalog does not store yet; give its config.json as --model PATH instead"
+        )
     existing = con.execute(sql("model_origin"), [name]).fetchone()
     if existing is not None and existing[0] == "seed":
         raise InvalidInputError(

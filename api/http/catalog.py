@@ -60,7 +60,11 @@ class CatalogController(Controller):
     def models(self, engine: NamedDependency[Engine]) -> list[ModelOut]:
         """Models in the catalog (others can be given as a config.json to `advise`)."""
         return [
-            ModelOut(model=m.model, hf_id=m.hf_id, **m.arch.model_dump(exclude={"attention_bias"}))
+            ModelOut(
+                model=m.model,
+                hf_id=m.hf_id,
+                **m.arch.model_dump(include=set(ModelOut.model_fields) - {"model", "hf_id"}),
+            )
             for m in engine.current().snapshot.models
         ]
 

@@ -1,4 +1,5 @@
-"""Architecture from config.json: Llama-, Qwen2-, Mistral-, Granite-style dense decoders only."""
+"""Architecture from config.json: what is refused and how; the published sizes of each supported
+family are checked in test_published_sizes.py."""
 
 from __future__ import annotations
 
@@ -53,13 +54,14 @@ def test_qwen2_with_tied_embeddings_and_biases() -> None:
     [
         ({"is_encoder_decoder": True}, "encoder-decoder"),
         ({"architectures": ["BertModel"], "model_type": "bert"}, "no \\*ForCausalLM"),
-        ({"model_type": "mixtral", "num_local_experts": 8}, "mixture-of-experts model"),
-        ({"num_local_experts": 8}, "mixture-of-experts"),
+        ({"model_type": "mixtral", "num_local_experts": 8}, "'num_experts_per_tok' must be"),
+        ({"num_local_experts": 8}, "'llama' has no experts .* accepted: deepseek_v2"),
+        ({"model_type": "falcon"}, "'falcon' is not supported; accepted: chatglm, cohere"),
         ({"hidden_size": 0}, "'hidden_size' must be a positive integer"),
         ({"num_hidden_layers": "32"}, "'num_hidden_layers' must be a positive integer"),
     ],
 )
-def test_refuses_what_is_not_a_dense_decoder(change: dict, message: str) -> None:
+def test_refuses_what_is_not_a_supported_decoder(change: dict, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         architecture_from_config({**LLAMA_8B, **change}, "x/config.json")
 
@@ -98,10 +100,11 @@ def test_a_family_that_ties_by_default_is_counted_with_one_embedding() -> None:
     assert not llama.tied_embeddings  # LlamaConfig's default is untied
 
 
-def test_a_mixture_of_experts_model_is_refused_as_such() -> None:
+def test_a_mixture_of_experts_model_is_no_longer_refused() -> None:
     config = {**GEMMA2_2B, "model_type": "mixtral", "num_local_experts": 8}
-    with pytest.raises(InvalidInputError, match="mixture-of-experts"):
-        architecture_from_config(config)
+    arch = architecture_from_config({**config, "num_experts_per_tok": 2})
+    assert arch.experts is not None and arch.experts.routed == 8
+    assert arch.active_b < arch.params_b
 
 
 def test_a_model_given_as_a_folder_is_served_from_it(tmp_path: Path) -> None:

@@ -123,6 +123,14 @@ class NameRow(Frozen):
     canonical: str
 
 
+class PublishedCheckpoint(Frozen):
+    """A published checkpoint of a catalog model (its format is in its name)."""
+
+    model: str = Field(description="catalog model id")
+    base_hf_id: str | None = Field(description="the model's own Hugging Face id")
+    checkpoint: str = Field(description="Hugging Face id of the published checkpoint")
+
+
 class Snapshot(Frozen):
     """What the catalog holds, as read by `catalog.snapshot.read_snapshot`."""
 
@@ -137,6 +145,9 @@ class Snapshot(Frozen):
     names: list[NameRow]
     load_points: list[LoadPoint] = Field(
         default_factory=list, description="GuideLLM sub-benchmarks of attributable runs"
+    )
+    checkpoints: list[PublishedCheckpoint] = Field(
+        default_factory=list, description="published (quantized) checkpoints of its models"
     )
 
     @classmethod

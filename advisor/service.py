@@ -18,7 +18,7 @@ from advisor.accuracy import AccuracyModel
 from advisor.candidates import blocked_reason, enumerate_candidates
 from advisor.cells import Cell
 from advisor.data import Snapshot
-from advisor.deploy import checkpoint_name, guidellm_command, quantize_command, vllm_command
+from advisor.deploy import deployment
 from advisor.evaluate import evaluate
 from advisor.hardware import ModelSpec, PriceList
 from advisor.operating import LoadQuestion
@@ -145,15 +145,15 @@ class Advisor:
             best = result.recommendation
             winner = {
                 **best.model_dump(mode="json"),
-                "checkpoint": checkpoint_name(model, best.format),
-                "quantize_command": quantize_command(model, best.format),
-                "vllm_serve_command": vllm_command(model, best, resolved.context_tokens),
-                "guidellm_command": guidellm_command(
+                **deployment(
                     model,
                     best,
+                    self.snapshot.gpu(best.gpu),
                     resolved.targets.mode,
                     resolved.prefill_tokens,
                     resolved.decode_tokens,
+                    self.snapshot.checkpoints,
+                    resolved.use_case,
                 ),
             }
             message = f"{best.format.value} on {best.gpu_count} x {best.gpu}" + (

@@ -43,13 +43,16 @@ class Recommended(Option):
     """The winner, with the commands to serve it and to confirm the prediction."""
 
     checkpoint: str = Field(
-        description="the checkpoint to serve: a published one in the study's naming, or for a "
-        "model given as a folder, the folder or the checkpoint quantize_command writes"
+        description="the checkpoint to serve: the base model (hub id or folder) for bf16, the "
+        "checkpoint itself if already quantized, a published one the catalog knows, else the "
+        "one quantize_command writes"
     )
     quantize_command: str | None = Field(
         default=None, description="the command that writes the checkpoint first, where needed"
     )
-    vllm_serve_command: str = Field(description="the vLLM command that serves it")
+    vllm_serve_command: str = Field(
+        description="the vLLM command that serves one replica (AMD GPUs: in the rocm/vllm image)"
+    )
     guidellm_command: str = Field(description="the GuideLLM command that would confirm it")
 
 

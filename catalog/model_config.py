@@ -38,10 +38,18 @@ def looks_like_path(value: str) -> bool:
         return False
 
 
+WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt", "*.pth", "*.gguf")
+
+
+def holds_weights(folder: Path) -> bool:
+    return any(next(folder.glob(pattern), None) is not None for pattern in WEIGHT_FILES)
+
+
 def local_model(value: str) -> ModelSpec:
     """The model a config.json file or model folder describes, looked up by the path given.
     Its Hugging Face id is the config's `_name_or_path` when that names a hub repository (not
-    a path on the machine that wrote it); its folder is where its checkpoints live."""
+    a path on the machine that wrote it); its folder is where its checkpoints live, unless it
+    holds no weights and names that repository: then it only describes the hub model."""
     path = Path(value).expanduser()
     config = load_config(path)
     folder = path if path.is_dir() else path.parent
@@ -56,7 +64,7 @@ def local_model(value: str) -> ModelSpec:
         model=value,
         hf_id=named if hub else None,
         arch=architecture_from_config(config, value),
-        local_path=str(folder.resolve()),
+        local_path=None if hub and not holds_weights(folder) else str(folder.resolve()),
         quantized=quantized_format(config, value),
     )
 

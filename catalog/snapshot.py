@@ -10,7 +10,7 @@ from catalog.db import Connection
 from catalog.queries import records
 
 # Every part is in the digest, so an import of any of them invalidates the fitted-model cache.
-PARTS = ("models", "gpus", "use_cases", "sync", "async", "accuracy", "load_points")
+PARTS = ("models", "gpus", "use_cases", "sync", "async", "accuracy", "load_points", "checkpoints")
 
 
 def read_snapshot(con: Connection, price_list: str | None = None) -> dict[str, Any]:

@@ -185,7 +185,7 @@ def import_guidellm(
     engine_version: str | None,
     replace: bool,
 ) -> None:
-    """Import GuideLLM reports (JSON or YAML; GuideLLM 0.4 to 0.8)."""
+    """Import GuideLLM reports (JSON or YAML; GuideLLM 0.2 to 0.8)."""
     options = ImportOptions(
         model=model,
         format=fmt,

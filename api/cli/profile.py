@@ -42,7 +42,7 @@ def profile_group() -> None:
 
 
 @profile_group.command("quantize")
-@click.option("--model", required=True, help="BF16 model folder.")
+@click.option("--model", required=True, help="BF16 model folder, or hub id on a connected host.")
 @click.option("--format", "fmt", required=True, type=click.Choice(["fp8", "int8", "int4"]))
 @click.option(
     "--calibration",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -50,6 +50,40 @@ def _groups(document: dict[str, Any]) -> dict[str, str]:
     return groups
 
 
+class Samples(NamedTuple):
+    original: int | None
+    effective: int | None
+    limited: bool
+
+
+def _samples(document: dict[str, Any]) -> dict[str, Samples]:
+    """Documents per task, original and evaluated. lm-eval counts none for a group: it gets the
+    sum of its subtasks' (nested groups included), and is `limited` where any of them is, so the
+    aggregate rows of a `--limit` run are flagged as its per-task rows are."""
+    counts: dict[str, Samples] = {}
+    for task, c in (document.get("n-samples") or {}).items():
+        if isinstance(c, dict):
+            original, effective = c.get("original"), c.get("effective")
+            limited = original is not None and effective is not None and effective < original
+            counts[task] = Samples(original, effective, limited)
+    members = document.get("group_subtasks") or {}
+
+    def count(task: str, seen: frozenset[str]) -> Samples:
+        if task in counts or task in seen or task not in members:
+            return counts.get(task, Samples(None, None, False))
+        parts = [count(sub, seen | {task}) for sub in members[task] or []]
+        limited = any(p.limited for p in parts)
+        if not parts or any(p.original is None or p.effective is None for p in parts):
+            return Samples(None, None, limited)
+        return Samples(
+            sum(p.original or 0 for p in parts), sum(p.effective or 0 for p in parts), limited
+        )
+
+    for group in members:
+        counts[group] = count(group, frozenset())
+    return counts
+
+
 def _number(value: Any) -> float | None:
     if value is None or value == "N/A":
         return None
@@ -61,13 +95,12 @@ def _rows(document: dict[str, Any], suite: str | None) -> list[AccuracyRow]:
     groups = _groups(document)
     n_shots = document.get("n-shot") or {}
     versions = document.get("versions") or {}
-    samples = document.get("n-samples") or {}
+    samples = _samples(document)
     rows = []
     for task, metrics in results.items():
         if not isinstance(metrics, dict):
             raise ValueError(f"results[{task!r}] is not an object")
-        counts = samples.get(task) or {}
-        original, effective = counts.get("original"), counts.get("effective")
+        counts = samples.get(task, Samples(None, None, False))
         for key, value in metrics.items():
             if "," not in key or "_stderr," in key or value is None or isinstance(value, str):
                 continue
@@ -85,9 +118,9 @@ def _rows(document: dict[str, Any], suite: str | None) -> list[AccuracyRow]:
                     score=float(value) * scale,
                     score_unit="pct" if fraction else "raw",
                     stderr=None if stderr is None else stderr * scale,
-                    n_samples=original,
-                    n_samples_effective=effective,
-                    limited=original is not None and effective is not None and effective < original,
+                    n_samples=counts.original,
+                    n_samples_effective=counts.effective,
+                    limited=counts.limited,
                     task_version=None if versions.get(task) is None else str(versions[task]),
                 )
             )

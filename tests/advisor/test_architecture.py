@@ -117,6 +117,7 @@ def test_a_model_given_as_a_folder_is_served_from_it(tmp_path: Path) -> None:
     folder = tmp_path / "my-llama"
     folder.mkdir()
     (folder / "config.json").write_text(json.dumps({**LLAMA_8B, "_name_or_path": "org/my-llama"}))
+    (folder / "model.safetensors").write_bytes(b"")  # its weights: served from the folder
     spec = local_model(str(folder))
     assert spec.hf_id == "org/my-llama" and spec.local_path == str(folder.resolve())
     assert checkpoint_name(spec, Format.BF16) == str(folder.resolve())

@@ -92,7 +92,7 @@ def test_card_models_come_from_their_configs(ro: duckdb.DuckDBPyConnection) -> N
             str(arch.tied_embeddings).lower(),
         )
     aliases = ro.execute(
-        "SELECT canonical FROM aliases WHERE alias = 'redhatai/granite-3.1-2b-instruct-fp8-dynamic'"
+        "SELECT canonical FROM aliases WHERE alias = 'RedHatAI/granite-3.1-2b-instruct-FP8-dynamic'"
     ).fetchone()
     assert aliases == ("granite-3.1-2b-instruct",)
     assert ro.execute("SELECT count(*) FROM gpus WHERE gpu IN ('a5000', 'l40')").fetchone() == (2,)

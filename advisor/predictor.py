@@ -197,6 +197,10 @@ class PerformancePredictor:
         }
 
     def label(self, cell: Cell) -> Label:
+        """Interpolated inside the fitted region, unless the GPU's kernel path was never
+        measured anywhere (weight-only) or the figures the prediction rests on are estimates."""
+        if cell.gpu.extrapolates(cell.format, cell.gpu_count):
+            return Label.EXTRAPOLATED
         return Label.INTERPOLATED if self.domain_.contains(cell) else Label.EXTRAPOLATED
 
     def _factors(self, q: tuple[float, float], label: Label) -> tuple[float, float]:

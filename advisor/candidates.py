@@ -7,20 +7,16 @@ from collections.abc import Iterator
 from advisor.hardware import MEMORY_UTILISATION, Gpu, ModelSpec, PriceList
 from advisor.search import Violation
 from advisor.sizes import fits, memory_needed_gib
-from advisor.vocabulary import FORMAT_COMPUTE, Format
+from advisor.vocabulary import Format
 
 
 def blocked_reason(
     model: ModelSpec, fmt: Format, gpu: Gpu, count: int, context_tokens: int, prices: PriceList
 ) -> Violation | None:
     """Why this deployment cannot be evaluated (format, memory, price), or None."""
-    if not gpu.supports(fmt):
-        compute = FORMAT_COMPUTE[fmt].value.upper()
-        hint = " (on Ampere the study used INT8 instead of FP8)" if fmt is Format.FP8 else ""
-        return Violation(
-            reason="unsupported",
-            detail=f"{gpu.gpu} ({gpu.architecture}) has no {compute} tensor cores{hint}",
-        )
+    unsupported = gpu.unsupported_reason(fmt)
+    if unsupported is not None:
+        return Violation(reason="unsupported", detail=unsupported)
     if not fits(model.arch, fmt, gpu, count, context_tokens):
         need = memory_needed_gib(model.arch, fmt, context_tokens)
         have = count * gpu.memory_gib * MEMORY_UTILISATION
@@ -32,7 +28,7 @@ def blocked_reason(
         )
     if prices.usd_per_hour(gpu.gpu, count) is None:
         return Violation(
-            reason="no_price", detail=f"no price for {gpu.gpu} in price list {prices.name!r}"
+            reason="no_price", detail=f"not priced: no price for {gpu.gpu} in {prices.name!r}"
         )
     return None
 

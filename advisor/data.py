@@ -6,9 +6,12 @@ from collections.abc import Sequence
 
 from pydantic import Field
 
-from advisor.errors import UnknownNameError
-from advisor.hardware import Gpu, ModelSpec, PriceEntry, PriceList
+from advisor.errors import InvalidInputError, UnknownNameError
+from advisor.hardware import Gpu, ModelSpec, PriceList
 from advisor.vocabulary import Format, Frozen, Strategy
+
+# The list the study priced with (Lambda, 2024-10-28): its tables are reproduced with it.
+STUDY_PRICE_LIST = "lambda-2024-10-28"
 
 
 class UseCase(Frozen):
@@ -137,7 +140,7 @@ class Snapshot(Frozen):
     digest: str = Field(description="hash of the content: the fitted-model cache key")
     models: list[ModelSpec]
     gpus: list[Gpu]
-    prices: list[PriceEntry]
+    price_lists: list[PriceList] = Field(description="the shipped price lists, default first")
     use_cases: list[UseCase]
     sync: list[SyncCell]
     async_: list[AsyncCell] = Field(alias="async")
@@ -160,10 +163,62 @@ class Snapshot(Frozen):
             }
             for row in document["models"]  # type: ignore[attr-defined]
         ]
-        return cls.model_validate({**document, "models": models})
+        support: dict[tuple[str, str], list[dict[str, object]]] = {}
+        for row in document.get("format_support", []):  # type: ignore[attr-defined]
+            key = (str(row["vendor"]), str(row["architecture"]))
+            listed = {k: row[k] for k in ("format", "support", "source")}
+            support.setdefault(key, []).append({**listed, "note": row["note"] or ""})
+        gpus = [
+            {**row, "formats": support.get((str(row["vendor"]), str(row["architecture"])), [])}
+            for row in document["gpus"]  # type: ignore[attr-defined]
+        ]
+        entries: dict[str, list[dict[str, object]]] = {}
+        for row in document.get("prices", []):  # type: ignore[attr-defined]
+            listed = {k: v for k, v in row.items() if k != "price_list"}
+            entries.setdefault(str(row["price_list"]), []).append(listed)
+        price_lists = [
+            {**row, "entries": entries.get(str(row["name"]), [])}
+            for row in document.get("price_lists", [])  # type: ignore[attr-defined]
+        ]
+        rest = {k: v for k, v in document.items() if k not in ("format_support", "prices")}
+        return cls.model_validate(
+            {**rest, "models": models, "gpus": gpus, "price_lists": price_lists}
+        )
 
-    def price_list(self, name: str = "default") -> PriceList:
-        return PriceList(name=name, entries=self.prices)
+    def price_list(self, name: str | None = None) -> PriceList:
+        """A shipped price list by name; without one, the default list."""
+        if name is None:
+            default = [p for p in self.price_lists if p.is_default]
+            if not default:
+                raise InvalidInputError("the catalog has no default price list")
+            return max(default, key=lambda p: (p.as_of is not None, p.as_of))
+        for listed in self.price_lists:
+            if listed.name == name.strip().lower():
+                return listed
+        raise UnknownNameError(
+            "price list",
+            name,
+            [p.name for p in self.price_lists],
+            "Your own prices (gpu, gpu_count, usd_per_hour) can be merged over any of them",
+        )
+
+    def prices_for(
+        self, name: str | None = None, own: PriceList | None = None, replace: bool = False
+    ) -> PriceList:
+        """The prices an answer uses: a shipped list (default: the default one), with `own`
+        merged over it, or `own` alone when `replace`."""
+        if replace:
+            if own is None:
+                raise InvalidInputError("replacing the price list needs prices to replace it")
+            if name is not None:
+                raise InvalidInputError(
+                    "give a price list to use or your own prices to replace it, not both"
+                )
+            return own.model_copy(
+                update={"description": "your prices alone", "source": f"your file {own.name}"}
+            )
+        listed = self.price_list(name)
+        return listed if own is None else listed.merged_with(own)
 
     def resolve(self, kind: str, value: str, hint: str = "") -> str:
         wanted = value.strip().lower()

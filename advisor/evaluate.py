@@ -135,6 +135,7 @@ def evaluate(
             "gpu": cell.gpu.gpu,
             "gpu_count": cell.gpu_count,
             "usd_per_hour": usd,
+            "weight_only": cell.gpu.runs_weight_only(cell.format),
             **_sync_fields(s),
             **_recovery_fields(recoveries.get(cell.format) if recoveries else None),
         }

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.data import Snapshot
+from advisor.data import STUDY_PRICE_LIST, Snapshot
 from advisor.estimators import AsyncLoadModel, SyncLatencyModel
 from advisor.hardware import PriceList
 from advisor.load import Array
@@ -175,7 +175,8 @@ def load_curve_fidelity(
 
 def fidelity(snapshot: Snapshot) -> dict[str, Any]:
     """The fitted models and the naive roofline, side by side, in one document."""
-    prices = snapshot.price_list()
+    # Decisions are the study's: priced with its list, as its tables were.
+    prices = snapshot.price_list(STUDY_PRICE_LIST)
     sync = sync_training(snapshot)
     short = np.array([c.decode_tokens <= SHORT_DECODE_TOKENS for c in sync.cells])
     naive_sync = np.array([t.bound_s for t in sync.X])

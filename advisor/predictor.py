@@ -209,7 +209,14 @@ class PerformancePredictor:
         return cell.model.arch.experts is not None and not self.domain_.mixture_of_experts
 
     def label(self, cell: Cell) -> Label:
-        if self._unmeasured_moe(cell) or not self.domain_.contains(cell):
+        """Interpolated inside the fitted region, unless the model is an unmeasured mixture of
+        experts, the GPU's kernel path was never measured anywhere (weight-only) or the figures
+        the prediction rests on are estimates."""
+        if (
+            self._unmeasured_moe(cell)
+            or cell.gpu.extrapolates(cell.format, cell.gpu_count)
+            or not self.domain_.contains(cell)
+        ):
             return Label.EXTRAPOLATED
         return Label.INTERPOLATED
 

@@ -190,8 +190,17 @@ def resolve(
         gpu_types = sorted({snapshot.resolve("gpu", g) for g in query.gpu_types})
     else:
         known = {g.gpu for g in snapshot.gpus}
-        gpu_types = [g for g in prices.gpus() if g in known]
-        defaults.append("gpus=every GPU in the price list")
+        gpu_types = [g for g in prices.gpus(estimated=False) if g in known]
+        estimated = sorted(set(prices.gpus()) - set(gpu_types))
+        defaults.append(
+            "gpus=every GPU in the price list"
+            + (
+                f" but {', '.join(estimated)} (their prices are estimates: name them to include "
+                "them)"
+                if estimated
+                else ""
+            )
+        )
     formats = (
         sorted({parse_format(f) for f in query.formats}, key=list(Format).index)
         if query.formats

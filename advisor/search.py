@@ -183,6 +183,11 @@ class Option(Frozen):
         "at the target load",
     )
     engine: str | None = Field(default=None, description="serving engine the figures are for")
+    weight_only: bool = Field(
+        default=False,
+        description="the format runs weight-only on this GPU: its weights, BF16 math (FP8 on "
+        "Ampere: W8A16 through Marlin); such figures are extrapolated",
+    )
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")
 
 

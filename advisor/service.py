@@ -33,7 +33,16 @@ from advisor.query import (
     resolve,
     validated,
 )
-from advisor.search import LatencyLimitS, Option, Percentile, Rejected, Targets, recommend
+from advisor.search import (
+    LatencyLimitS,
+    Option,
+    Percentile,
+    Rejected,
+    Targets,
+    Violation,
+    recommend,
+    violations,
+)
 from advisor.vocabulary import DEFAULT_PERCENTILE, Arrivals, Frozen, Mode, parse_format
 
 __all__ = ["Advice", "Advisor", "PredictRequest", "Query", "Resolved", "predict", "validated"]
@@ -86,21 +95,24 @@ class Advisor:
         )
 
     def options(self, model: ModelSpec, resolved: Resolved, prices: PriceList) -> list[Option]:
-        """Every candidate, predicted where it can be, blocked with a reason where not."""
+        """Every candidate, predicted where it can be, blocked with a reason where not. One
+        without a price is predicted all the same, and blocked as not priced afterwards."""
         blocked: list[Option] = []
         cells: list[Cell] = []
+        unpriced: list[Violation | None] = []
         gpus = [self.snapshot.gpu(g) for g in resolved.gpu_types]
         context = resolved.context_tokens
         for gpu, fmt, count in enumerate_candidates(gpus, resolved.formats, resolved.gpu_counts):
             usd = prices.usd_per_hour(gpu.gpu, count)
             reason = blocked_reason(model, fmt, gpu, count, context, prices)
-            if reason is not None:
+            if reason is not None and reason.reason != "no_price":
                 blocked.append(
                     Option(
                         format=fmt, gpu=gpu.gpu, gpu_count=count, blocked=reason, usd_per_hour=usd
                     )
                 )
                 continue
+            unpriced.append(reason)
             cells.append(
                 Cell(
                     model=model,
@@ -126,7 +138,9 @@ class Advisor:
             target_qps=targets.qps,
             recoveries=recoveries,
         )
-        return evaluated + blocked
+        return [
+            not_priced(o, r, targets) for o, r in zip(evaluated, unpriced, strict=True)
+        ] + blocked
 
     def advise(
         self,
@@ -163,12 +177,21 @@ class Advisor:
             )
         else:
             message = "nothing meets these targets; the closest misses are listed"
+        missing = sorted({r.gpu for r in result.rejected if r.reason == "no_price"})
+        if missing and winner is None:
+            message = (
+                "nothing priced meets these targets; not priced: "
+                + ", ".join(missing)
+                + " (add a price for them)"
+            )
         return Advice(
             query={
                 **resolved.document(),
                 "params_b": model.arch.params_b,
                 "active_params_b": model.arch.active_params_b,
-                "price_list": prices.name,
+                **prices.document(),
+                "price_notes": prices.fallback_notes(resolved.gpu_types),
+                "not_priced": missing,
                 "version": self.version,
             },
             recommendation=winner,
@@ -201,6 +224,20 @@ class PredictRequest(Frozen):
     engine_version: str | None = Field(
         default=None, max_length=64, description="vLLM version (default: the newest measured)"
     )
+
+
+def not_priced(option: Option, reason: Violation | None, targets: Targets) -> Option:
+    """An evaluated option without a price, blocked as such, saying whether it would meet the
+    targets otherwise; any other option as it is."""
+    if reason is None:
+        return option
+    missed = violations(option, targets)
+    detail = reason.detail + (
+        "; would also miss: " + "; ".join(v.detail for v in missed)
+        if missed
+        else "; meets the targets otherwise"
+    )
+    return option.model_copy(update={"blocked": reason.model_copy(update={"detail": detail})})
 
 
 def load_question(targets: Targets) -> LoadQuestion:
@@ -263,6 +300,8 @@ def predict(
         context = request.prefill_tokens + request.decode_tokens
         reason = blocked_reason(model, fmt, gpu, request.gpu_count, context, prices)
         results[index] = {"usd_per_hour": prices.usd_per_hour(gpu.gpu, request.gpu_count)}
+        if gpu.runs_weight_only(fmt):
+            results[index]["note"] = f"weight-only: {gpu.support_for(fmt).note}"
         if reason is not None:
             results[index]["note"] = reason.detail
             if reason.reason != "no_price":  # an unpriced configuration is still predicted

@@ -37,6 +37,14 @@ class ComputeType(StrEnum):
     INT8 = "int8"
 
 
+class Support(StrEnum):
+    """How vLLM runs a format on a GPU architecture."""
+
+    NATIVE = "native"  # as the format is defined
+    WEIGHT_ONLY = "weight_only"  # weights in the format, BF16 math (FP8 on Ampere: W8A16)
+    NO = "no"  # not at all
+
+
 class UseCaseKind(StrEnum):
     LATENCY = "latency"
     THROUGHPUT = "throughput"

@@ -103,6 +103,11 @@ def _layout(o: dict[str, Any]) -> str:
     return layout
 
 
+def _format(o: dict[str, Any]) -> str:
+    """The format, and when it runs weight-only on this GPU (FP8 on Ampere), that it does."""
+    return f"{o['format']} (weight-only)" if o.get("weight_only") else str(o["format"])
+
+
 def _recovery(o: dict[str, Any]) -> str:
     recovery = o.get("recovery_pct")
     return "-" if recovery is None else f"{recovery:.2f}%"
@@ -129,7 +134,7 @@ def advice_columns(query: Mapping[str, Any], options: Sequence[dict[str, Any]]) 
     def has(key: str) -> bool:
         return any(o.get(key) is not None for o in options)
 
-    columns = [Column("format", lambda o: str(o["format"])), Column("GPUs", _layout)]
+    columns = [Column("format", _format), Column("GPUs", _layout)]
     if sync:
         columns += [
             Column("latency (80%)", lambda o: _interval(o, "latency_s"), 90),
@@ -291,6 +296,8 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
     console.print(f"[bold]{title}[/]  {targets_line(query)}", highlight=False)
     if query.get("defaults"):
         console.print(f"[dim]defaults: {'; '.join(query['defaults'])}[/]", highlight=False)
+    for line in prices_lines(query):
+        console.print(line, highlight=False)
     if advice.recommendation is not None:
         rec = advice.recommendation
         options = [rec, *(o.model_dump(mode="json") for o in advice.alternatives[:8])]
@@ -311,8 +318,10 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         console.print(
             f"[bold]confirm:[/] {rec['guidellm_command']}", highlight=False, soft_wrap=True
         )
-    else:
+    elif advice.closest_misses:
         console.print("[bold red]Nothing meets these targets.[/] Closest misses:")
+    else:
+        console.print("[bold red]Nothing meets these targets.[/]")
     cheaper = [r for r in advice.rejected if r.cheaper_than_recommendation]
     shown = advice.closest_misses if advice.recommendation is None else cheaper
     if shown:
@@ -327,15 +336,15 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
             detail = f"{r.detail}; {hint}" if hint else r.detail
             table.add_row(r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), detail)
         console.print(table)
+    print_not_priced(console, advice, hints)
     blocked: dict[str, int] = {}
     for r in advice.rejected:
-        if r.blocked is not None:
+        if r.blocked is not None and r.reason != "no_price":
             blocked[r.reason] = blocked.get(r.reason, 0) + 1
     if blocked:
         words = {
             "memory": "do not fit in memory",
-            "unsupported": "need tensor cores the GPU lacks",
-            "no_price": "have no price",
+            "unsupported": "do not run on the GPU (vLLM)",
         }
         parts = [f"{n} {words.get(reason, reason)}" for reason, n in sorted(blocked.items())]
         console.print(
@@ -347,3 +356,57 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
                     f"[dim]For those that {words.get(reason, reason)}: {hints[reason]}.[/]",
                     highlight=False,
                 )
+
+
+def prices_lines(query: Mapping[str, Any]) -> list[str]:
+    """The price list an answer used, its date, your prices over it, and which of its prices
+    are not its own sources' (the hyperscalers' median, estimates)."""
+    if not query.get("price_list"):
+        return []
+    about = [query.get("price_list_description"), query.get("price_list_as_of")]
+    words = ", ".join(filter(None, [about[0], f"as of {about[1]}" if about[1] else None]))
+    line = f"[bold]Prices:[/] {query['price_list']}" + (f" ({words})" if words else "")
+    if query.get("prices_merged"):
+        line += f", with your {query['prices_merged']} over it (your rows win)"
+    lines = [line]
+    by_note: dict[str, list[str]] = {}
+    for gpu, note in (query.get("price_notes") or {}).items():
+        by_note.setdefault(note, []).append(gpu)
+    lines += [f"[dim]  {', '.join(gpus)}: {note}[/]" for note, gpus in by_note.items()]
+    return lines
+
+
+def print_not_priced(console: Console, advice: Any, hints: Mapping[str, str]) -> None:
+    """The options that were predicted but have no price: a table, and how to add one."""
+    unpriced = [r for r in advice.rejected if r.reason == "no_price"]
+    if not unpriced:
+        return
+    # Those that would meet the targets first, then by GPU count.
+    unpriced.sort(key=lambda r: ("would also miss" in r.detail, r.gpu_count, r.gpu))
+    sync = advice.query.get("mode") == "sync"
+    figure = "latency s" if sync else "max QPS"
+    table = Table(
+        title=f"Not priced in {advice.query.get('price_list')}",
+        header_style="bold",
+        title_style="bold yellow",
+    )
+    for column in ["format", "GPUs", figure, "label", "why"]:
+        table.add_column(column, overflow="fold")
+    for r in unpriced[:8]:
+        value = r.latency_s if sync else r.max_qps
+        table.add_row(
+            r.format.value,
+            f"{r.gpu_count} x {r.gpu}",
+            _fmt(value),
+            str(r.label or "-"),
+            r.detail.removeprefix("not priced: "),
+        )
+    console.print(table)
+    more = len(unpriced) - 8
+    tail = f" ({more} more in --json)" if more > 0 else ""
+    hint = hints.get("no_price")
+    gpus = ", ".join(sorted({r.gpu for r in unpriced}))
+    console.print(
+        f"[yellow]Not priced: {gpus}{tail}.[/]" + (f" To price them, {hint}." if hint else ""),
+        highlight=False,
+    )

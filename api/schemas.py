@@ -25,14 +25,33 @@ class PriceRow(ApiModel):
     usd_per_gpu_hour: float | None = Field(default=None, gt=0, description="or per GPU-hour")
 
 
+PRICE_LIST = Field(
+    default=None,
+    max_length=64,
+    description="a shipped price list by name (default: the default list; GET /v1/price-lists "
+    "lists them)",
+)
+OWN_PRICES = Field(
+    default=None,
+    description="your prices, merged over the price list: a row replaces the list's entry of "
+    "the same GPU and GPU count (with prices_only: used alone instead)",
+)
+PRICES_ONLY = Field(
+    default=False, description="use `prices` alone instead of merging them over a shipped list"
+)
+
+
 class AdviceRequest(Query):
-    """The query of `advise`, as JSON; `prices` replaces the default price list."""
+    """The query of `advise`, as JSON, with the prices to use: a shipped list (`price_list`),
+    your `prices` merged over it, or with `prices_only` your prices alone."""
 
     # GET and the command line call it headroom: a body may too.
     headroom_pct: HeadroomPct = Field(
         default=None, validation_alias=AliasChoices("headroom_pct", "headroom")
     )
-    prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
+    price_list: str | None = PRICE_LIST
+    prices: list[PriceRow] | None = OWN_PRICES
+    prices_only: bool = PRICES_ONLY
 
 
 class Candidate(Option):
@@ -84,6 +103,27 @@ class AdviceQuery(BaseModel):
         default=None, description="headroom the fleet was sized with, % (none: the interval's)"
     )
     defaults: list[str] = Field(default_factory=list, description="what was defaulted")
+    price_list: str | None = Field(
+        default=None, description="the price list used (your file's name when alone)"
+    )
+    price_list_description: str | None = Field(default=None, description="the list in words")
+    price_list_as_of: str | None = Field(default=None, description="date of its newest price")
+    price_list_source: str | None = Field(
+        default=None, description="where its prices come from, by which rule"
+    )
+    prices_merged: str | None = Field(
+        default=None, description="your prices merged over the list (their rows win), if any"
+    )
+    price_notes: dict[str, str] = Field(
+        default_factory=dict,
+        description="GPU -> what its price is, where the list's own sources do not price it "
+        "(the hyperscalers' median, or an estimate)",
+    )
+    not_priced: list[str] = Field(
+        default_factory=list,
+        description="GPUs considered that have no price: their options are predicted and listed "
+        "in `rejected` with reason no_price; add a row to `prices` to price them",
+    )
 
 
 class AdviceResponse(ApiModel):
@@ -108,7 +148,9 @@ class PredictBody(ApiModel):
     configurations: list[PredictRequest] = Field(
         min_length=1, max_length=10_000, description="configurations to predict"
     )
-    prices: list[PriceRow] | None = Field(default=None, description="price list to use instead")
+    price_list: str | None = PRICE_LIST
+    prices: list[PriceRow] | None = OWN_PRICES
+    prices_only: bool = PRICES_ONLY
 
 
 def _described(field: str) -> str:
@@ -196,9 +238,38 @@ class GpuOut(ApiModel):
     bf16_tflops: float = Field(description="dense BF16 TFLOPS")
     fp8_tflops: float | None = Field(description="dense FP8 TFLOPS (none: no FP8)")
     int8_tops: float | None = Field(description="dense INT8 TOPS (none: no INT8)")
+    fp4_tflops: float | None = Field(description="dense FP4 TFLOPS (stored, not used)")
     interconnect_gbps: float = Field(description="GPU-to-GPU bandwidth, GB/s")
-    usd_per_gpu_hour: float | None = Field(description="default price list, 1-GPU equivalent")
+    formats: dict[str, str] = Field(
+        description="format -> how vLLM runs it here: native, weight_only or no"
+    )
+    missing_fields: list[str] = Field(
+        description="figures the hardware has that no stored source gives (left empty)"
+    )
+    estimated_fields: list[str] = Field(
+        description="figures that are estimates (spec_source says how); predictions that rest "
+        "on them are labelled extrapolated"
+    )
+    spec_source: str = Field(description="where the figures come from")
+    usd_per_gpu_hour: float | None = Field(
+        description="default price list: the single-GPU price, else the smallest offer's per GPU"
+    )
+    price_list: str = Field(description="the default price list")
+    price_basis: str | None = Field(description="how that price was made, from what")
+    price_fallback: str | None = Field(
+        description="set when the list's own sources do not price the GPU: hyperscalers "
+        "(their median) or nearest_gpu (an estimate)"
+    )
     aliases: list[str] = Field(description="other accepted spellings")
+
+
+class PriceListOut(ApiModel):
+    price_list: str = Field(description="its name, as price_list and --price-list take it")
+    description: str = Field(description="the list in words")
+    as_of: str | None = Field(description="date of its newest price")
+    source: str = Field(description="where its prices come from, by which rule")
+    is_default: bool = Field(description="the list used unless one is named")
+    gpus: list[str] = Field(description="the GPUs it prices")
 
 
 class FormatOut(ApiModel):

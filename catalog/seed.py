@@ -62,6 +62,7 @@ ASYNC_REASON = (
 # (table, key columns, statement). Upserts keep user rows and rows that reference these.
 REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
     ("formats.csv", "formats", ["format"]),
+    ("format_support.csv", "format_support", ["vendor", "architecture", "format"]),
     ("gpus.csv", "gpu_specs", ["gpu"]),
     ("models.csv", "model_specs", ["model"]),
     ("use_cases.csv", "use_cases", ["use_case"]),
@@ -73,6 +74,7 @@ REFERENCE_TABLES: list[tuple[str, str, list[str]]] = [
 
 SEED_FILES = (
     "aliases.csv",
+    "format_support.csv",
     "formats.csv",
     "gpus.csv",
     "models.csv",
@@ -85,6 +87,8 @@ SEED_FILES = (
     cards.PERFORMANCE,
     cards.ACCURACY,
 )
+# data/gpu_prices_2026.csv and gpu_specs_2026.csv are the evidence for prices.csv (built from it by
+# scripts/build_price_lists.py) and gpus.csv; tests recompute both, so they are not loaded either.
 # data/configs/*/config.json are the evidence for the card models' rows in models.csv (a test
 # recomputes them); the rows are what is loaded, so the configs need not ship or be digested.
 
@@ -298,6 +302,9 @@ def card_batches(con: Connection) -> list[Batch]:
 def load_seed(con: Connection, digest: str) -> None:
     """Bring the embedded data up to date: one transaction, user imports untouched."""
     with transaction(con):
+        # The shipped lists are rebuilt whole: an entry dropped from prices.csv leaves with it.
+        shipped = [row["price_list"] for row in read_seed("price_lists.csv")[1]]
+        con.execute("DELETE FROM prices WHERE list_contains(?, price_list)", [shipped])
         for name, table, keys in REFERENCE_TABLES:
             _upsert(con, table, keys, read_seed(name)[1])
         for (source_id,) in con.execute(

@@ -10,14 +10,25 @@ from catalog.db import Connection
 from catalog.queries import records
 
 # Every part is in the digest, so an import of any of them invalidates the fitted-model cache.
-PARTS = ("models", "gpus", "use_cases", "sync", "async", "accuracy", "load_points", "checkpoints")
+PARTS = (
+    "models",
+    "gpus",
+    "format_support",
+    "price_lists",
+    "prices",
+    "use_cases",
+    "sync",
+    "async",
+    "accuracy",
+    "load_points",
+    "checkpoints",
+)
 
 
-def read_snapshot(con: Connection, price_list: str | None = None) -> dict[str, Any]:
+def read_snapshot(con: Connection) -> dict[str, Any]:
     """Plain rows for `advisor.data.Snapshot`, plus a digest of their content."""
     document: dict[str, Any] = {part: records(con, f"snapshot_{part}") for part in PARTS}
     document["names"] = records(con, "names")
-    document["prices"] = records(con, "snapshot_prices", {"price_list": price_list})
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode())
     document["digest"] = digest.hexdigest()
     return document

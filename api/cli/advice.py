@@ -4,12 +4,15 @@ programs (JSON, CSV)."""
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from advisor.data import Snapshot
 from advisor.errors import AdvisorError, InvalidInputError
+from advisor.hardware import PriceList
 from advisor.query import (
     DEFAULT_MIN_RECOVERY_PCT,
     DEFAULT_SUITE,
@@ -27,7 +30,10 @@ from api.settings import Settings
 from catalog.model_config import local_models
 
 # What the command line can tell a person to do about a rejection (the core names no flags).
-HINTS = {"no_price": "pass --prices FILE with a price for it"}
+HINTS = {
+    "no_price": "pass --prices FILE with a row gpu,gpu_count,usd_per_hour for it (merged over "
+    "the price list)"
+}
 # The limits' flags keep their short names; an error names the value as its flag spells it.
 FLAG_WORDS = {
     "gpu_types": "gpus",
@@ -54,6 +60,57 @@ def query_of(fields: dict[str, Any]) -> Query:
             raise InvalidInputError(f"{FLAG_WORDS.get(field, field)}: {plain}") from exc
         raise
     return query
+
+
+PRICE_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def price_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--price-list, --prices and --prices-only, as `advise` and `predict` take them."""
+    for option in reversed(
+        [
+            click.option(
+                "--price-list",
+                "price_list",
+                metavar="NAME",
+                help="A shipped price list by name (default: the median market list; an unknown "
+                "name lists the others).",
+            ),
+            click.option(
+                "--prices",
+                "prices_file",
+                type=PRICE_FILE,
+                help="Your prices (CSV: gpu, gpu_count, usd_per_hour or usd_per_gpu_hour; or "
+                "YAML), merged over the price list: your rows win per GPU and GPU count.",
+            ),
+            click.option(
+                "--prices-only",
+                "prices_only",
+                type=PRICE_FILE,
+                help="Your prices alone, instead of any shipped list.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def chosen_prices(
+    snapshot: Snapshot,
+    price_list: str | None,
+    prices_file: Path | None,
+    prices_only: Path | None,
+) -> PriceList:
+    """The prices the flags ask for: a shipped list, yours merged over it, or yours alone."""
+    if prices_only is not None and (prices_file is not None or price_list is not None):
+        raise InvalidInputError(
+            "--prices-only replaces the price list: give it alone, or use --prices FILE to "
+            "merge your prices over --price-list"
+        )
+    own = prices_only or prices_file
+    return snapshot.prices_for(
+        price_list, read_prices(own) if own else None, replace=prices_only is not None
+    )
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -138,12 +195,7 @@ def query_of(fields: dict[str, Any]) -> Query:
     help="vLLM version to predict for (default: the newest in the catalog; measured cells are "
     "then shown on the engine they were measured on).",
 )
-@click.option(
-    "--prices",
-    "prices_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Price list (CSV or YAML of USD per GPU-hour) instead of the default.",
-)
+@price_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON document.")
 @click.option(
     "--report",
@@ -174,7 +226,9 @@ def advise(
     qps: float | None,
     max_gpus: int,
     engine_version: str | None,
+    price_list: str | None,
     prices_file: Path | None,
+    prices_only: Path | None,
     as_json: bool,
     report_path: Path | None,
     catalog_path: Path | None,
@@ -211,8 +265,9 @@ def advise(
                 "engine_version": engine_version,
             }
         )
-        prices = read_prices(prices_file) if prices_file else None
-        advice = load_advisor(settings).advise(query, prices, local_models(model))
+        advisor = load_advisor(settings)
+        prices = chosen_prices(advisor.snapshot, price_list, prices_file, prices_only)
+        advice = advisor.advise(query, prices, local_models(model))
         if report_path is not None:
             from api.report import write_report
 
@@ -284,9 +339,7 @@ def advise(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write the predictions as CSV (default: standard output).",
 )
-@click.option(
-    "--prices", "prices_file", type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@price_options
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table.")
 @click.pass_context
 def predict_cmd(
@@ -305,7 +358,9 @@ def predict_cmd(
     arrivals: str,
     input_file: Path | None,
     output_file: Path | None,
+    price_list: str | None,
     prices_file: Path | None,
+    prices_only: Path | None,
     as_json: bool,
 ) -> None:
     """Predict TTFT, ITL, latency, max QPS and cost for one configuration or a CSV of many.
@@ -354,9 +409,10 @@ def predict_cmd(
         except InvalidInputError as exc:
             where = f"{input_file} row {number}: " if input_file else ""
             raise InvalidInputError(f"{where}{exc}") from exc
-    prices = read_prices(prices_file) if prices_file else None
+    advisor = load_advisor(ctx.obj)
+    prices = chosen_prices(advisor.snapshot, price_list, prices_file, prices_only)
     models = local_models(*(r.model for r in requests))
-    predictions = predict(load_advisor(ctx.obj), requests, prices, models)
+    predictions = predict(advisor, requests, prices, models)
     records = [{**row, **p} for row, p in zip(rows, predictions, strict=True)]
     columns = list(records[0]) if records else []
     if output_file is not None:

@@ -17,7 +17,7 @@ from advisor.service import Query, predict, validated
 from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals, Mode
 from api.ask import read_question
 from api.http.body import Deferred, DeferredDTO
-from api.http.deps import ENGINE, price_list
+from api.http.deps import ENGINE, request_prices
 from api.http.problems import READ_SPEC, problems
 from api.runtime import Engine
 from api.schemas import (
@@ -38,19 +38,39 @@ ADVICE_SPEC = {
 UNSET_NAMED = frozenset({"percentile", "arrivals"})
 
 
-def advice_key(query: Query, prices: list[PriceRow] | None) -> tuple[str, str, str]:
-    return "advice", query.model_dump_json(), json.dumps([p.model_dump() for p in prices or []])
+# The request's own prices: what decides which prices an answer uses besides the query.
+PRICE_FIELDS = frozenset({"price_list", "prices", "prices_only"})
 
 
-def advice_bytes(engine: Engine, query: Query, request: AdviceRequest | None = None) -> bytes:
-    """The advice document for `query`, from the answer cache when it holds it."""
-    prices = request.prices if request is not None else None
-    key = advice_key(query, prices)
+def advice_key(
+    query: Query,
+    price_list: str | None = None,
+    prices: list[PriceRow] | None = None,
+    prices_only: bool = False,
+) -> tuple[str, ...]:
+    rows = json.dumps([p.model_dump() for p in prices or []])
+    return "advice", query.model_dump_json(), str(price_list), rows, str(prices_only)
+
+
+def advice_bytes(
+    engine: Engine,
+    query: Query,
+    request: AdviceRequest | None = None,
+    price_list: str | None = None,
+) -> bytes:
+    """The advice document for `query`, from the answer cache when it holds it. The prices:
+    the request's (a body), else the named list (GET), else the default list."""
+    if request is not None:
+        price_list = request.price_list
+    rows = request.prices if request is not None else None
+    only = request.prices_only if request is not None else False
+    key = advice_key(query, price_list, rows, only)
 
     def compute() -> bytes:
+        advisor = engine.current()
+        prices = request_prices(advisor.snapshot, price_list, rows, only)
         # Advice has AdviceResponse's shape (a test checks the two agree): no second validation.
-        advice = engine.current().advise(query, price_list(prices))
-        return advice.model_dump_json().encode()
+        return advisor.advise(query, prices).model_dump_json().encode()
 
     return engine.cached_answer(key, compute)
 
@@ -116,6 +136,14 @@ class AdviceController(Controller):
             str | None,
             QueryParameter(description="vLLM version to predict for (default: the newest)"),
         ] = None,
+        price_list: Annotated[
+            str | None,
+            QueryParameter(
+                description="a shipped price list by name (default: the default list; "
+                "GET /v1/price-lists lists them). Your own prices: POST with `prices`",
+                max_length=64,
+            ),
+        ] = None,
     ) -> Response[bytes]:
         """The cheapest format, GPU type and count within the targets (same as `advise --json`)."""
         if headroom is not None and headroom_pct is not None and headroom != headroom_pct:
@@ -145,9 +173,9 @@ class AdviceController(Controller):
         fields = {k: v for k, v in fields.items() if v is not None or k not in UNSET_NAMED}
         query = validated(Query, fields)  # a URL's worth of parameters: cheap on the loop
         # The hot path: a cached answer costs less than the hop to a worker thread.
-        cached = engine.cached_now(advice_key(query, None))
+        cached = engine.cached_now(advice_key(query, price_list))
         if cached is None:
-            cached = await anyio.to_thread.run_sync(advice_bytes, engine, query)
+            cached = await anyio.to_thread.run_sync(advice_bytes, engine, query, None, price_list)
         return json_response(cached)
 
     @post(
@@ -161,10 +189,11 @@ class AdviceController(Controller):
     def advice_post(
         self, engine: NamedDependency[Engine], data: JSONBody[Deferred[AdviceRequest]]
     ) -> Response[bytes]:
-        """The same as GET, with the query as a JSON body and an optional price list."""
+        """The same as GET, with the query as a JSON body, and your own `prices` merged over
+        the price list (with `prices_only`: used alone)."""
         request = data.parse()
         unset = UNSET_NAMED - request.model_fields_set
-        query = Query.model_validate(request.model_dump(exclude={"prices", *unset}))
+        query = Query.model_validate(request.model_dump(exclude={*PRICE_FIELDS, *unset}))
         return json_response(advice_bytes(engine, query, request))
 
     @get("/ask", sync_to_thread=True, responses=READ_SPEC)
@@ -199,7 +228,9 @@ class AdviceController(Controller):
     ) -> PredictResponse:
         """Predicted TTFT, ITL, latency, max QPS and cost for one or many configurations."""
         body = data.parse()
-        results = predict(engine.current(), body.configurations, price_list(body.prices))
+        advisor = engine.current()
+        prices = request_prices(advisor.snapshot, body.price_list, body.prices, body.prices_only)
+        results = predict(advisor, body.configurations, prices)
         rows = [
             {**c.model_dump(mode="json"), **r}
             for c, r in zip(body.configurations, results, strict=True)

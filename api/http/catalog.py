@@ -14,18 +14,27 @@ from advisor.vocabulary import FORMAT_ALIASES, FORMAT_COMPUTE, Format, parse_for
 from api.http.deps import ENGINE
 from api.http.problems import READ_SPEC
 from api.runtime import Engine
-from api.schemas import FormatOut, GpuOut, MeasurementPage, ModelOut, UseCaseOut
+from api.schemas import (
+    FormatOut,
+    GpuOut,
+    MeasurementPage,
+    ModelOut,
+    PriceListOut,
+    UseCaseOut,
+)
 from catalog import queries
 
 FORMAT_NEEDS = {
-    Format.BF16: "any GPU",
-    Format.FP8: "FP8 tensor cores (Ada, Hopper or later)",
-    Format.INT8: "INT8 tensor cores",
-    Format.INT4: "any GPU (BF16 math)",
+    Format.BF16: "any GPU vLLM runs on",
+    Format.FP8: "FP8 tensor cores (Ada, Hopper, Blackwell, AMD CDNA3); on Ampere it runs "
+    "weight-only (FP8 weights, BF16 math)",
+    Format.INT8: "INT8 tensor cores, in vLLM on NVIDIA Ampere, Ada and Hopper only",
+    Format.INT4: "an NVIDIA GPU, Ampere or newer (BF16 math; not listed for AMD)",
 }
 
 
 def gpu_rows(snapshot: Snapshot) -> list[GpuOut]:
+    """Every GPU with its figures, the formats vLLM runs on it, and its default price."""
     prices = snapshot.price_list()
     aliases: dict[str, list[str]] = {}
     for n in snapshot.names:
@@ -33,16 +42,18 @@ def gpu_rows(snapshot: Snapshot) -> list[GpuOut]:
             aliases.setdefault(n.canonical, []).append(n.alias)
     out = []
     for g in snapshot.gpus:
-        listed = [e for e in prices.entries if e.gpu == g.gpu]
-        per_gpu = (
-            min(listed, key=lambda e: e.gpu_count).usd_per_hour / min(e.gpu_count for e in listed)
-            if listed
-            else None
-        )
+        listed = sorted((e for e in prices.entries if e.gpu == g.gpu), key=lambda e: e.gpu_count)
+        # The single-GPU price where listed, else the smallest offer's per GPU (as the view).
+        first = listed[0] if listed else None
         out.append(
             GpuOut(
-                **g.model_dump(exclude={"nodes_of"}),
-                usd_per_gpu_hour=per_gpu,
+                **g.model_dump(exclude={"nodes_of", "formats", "source"}),
+                formats={f.value: g.support_for(f).support.value for f in Format},
+                spec_source=g.source,
+                usd_per_gpu_hour=first.usd_per_hour / first.gpu_count if first else None,
+                price_list=prices.name,
+                price_basis=first.basis if first else None,
+                price_fallback=first.fallback if first else None,
                 aliases=sorted(aliases.get(g.gpu, [])),
             )
         )
@@ -70,8 +81,24 @@ class CatalogController(Controller):
 
     @get("/gpus", sync_to_thread=True)
     def gpus(self, engine: NamedDependency[Engine]) -> list[GpuOut]:
-        """GPU types with datasheet specs and the default price per GPU-hour."""
+        """GPU types with datasheet specs, the formats vLLM runs on each, what is missing or
+        estimated, and the default price per GPU-hour with its basis."""
         return gpu_rows(engine.current().snapshot)
+
+    @get("/price-lists", sync_to_thread=True)
+    def price_lists(self, engine: NamedDependency[Engine]) -> list[PriceListOut]:
+        """The shipped price lists, default first: what `price_list` (and `--price-list`) take."""
+        return [
+            PriceListOut(
+                price_list=p.name,
+                description=p.description,
+                as_of=p.as_of.isoformat() if p.as_of else None,
+                source=p.source,
+                is_default=p.is_default,
+                gpus=p.gpus(),
+            )
+            for p in engine.current().snapshot.price_lists
+        ]
 
     @get("/formats", sync_to_thread=False)
     def formats(self) -> list[FormatOut]:

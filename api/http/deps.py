@@ -11,6 +11,7 @@ from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from advisor.data import Snapshot
 from advisor.hardware import PriceList, parse_price_rows
 from api.runtime import Engine
 from api.schemas import PriceRow
@@ -26,11 +27,13 @@ def engine_of(state: State) -> Engine:
 ENGINE = {"engine": Provide(engine_of, sync_to_thread=False)}
 
 
-def price_list(rows: list[PriceRow] | None) -> PriceList | None:
-    """A request's own prices, or None for the catalog's default list."""
-    if rows is None:
-        return None
-    return parse_price_rows([r.model_dump() for r in rows], "request prices")
+def request_prices(
+    snapshot: Snapshot, name: str | None, rows: list[PriceRow] | None, only: bool = False
+) -> PriceList:
+    """The prices a request asks for: a shipped list (default: the default one), the request's
+    own rows merged over it, or with `only` its rows alone."""
+    own = None if rows is None else parse_price_rows([r.model_dump() for r in rows], "prices")
+    return snapshot.prices_for(name, own, replace=only)
 
 
 def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

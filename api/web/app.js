@@ -177,7 +177,7 @@ async function init() {
   $("#models").innerHTML = models.map((m) => "<option value=\"" + esc(m.model) + "\">").join("");
   $("#query-form").elements.use_case.innerHTML += useCases.map((u) => "<option value=\"" + esc(u.use_case) + "\">" + esc(u.name) + "</option>").join("");
   $("#query-form").elements.use_case.value = "rag";
-  $("#gpus").innerHTML = gpus.map((g) => "<label><input type=\"checkbox\" value=\"" + esc(g.gpu) + "\"" + (g.usd_per_gpu_hour ? " checked" : "") + "> " + esc(g.gpu) + "</label>").join("");
+  $("#gpus").innerHTML = gpus.map((g) => "<label><input type=\"checkbox\" value=\"" + esc(g.gpu) + "\"" + (g.usd_per_gpu_hour && g.price_fallback !== "nearest_gpu" ? " checked" : "") + "> " + esc(g.gpu) + "</label>").join("");
   $("#query-form").addEventListener("submit", (event) => {
     event.preventDefault();
     $("#understood").textContent = "";

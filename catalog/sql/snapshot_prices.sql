@@ -1,3 +1,2 @@
-SELECT gpu, gpu_count, usd_per_hour FROM prices
-WHERE price_list = coalesce($price_list, default_price_list())
-ORDER BY gpu, gpu_count
+SELECT price_list, gpu, gpu_count, usd_per_hour, provider, sku, basis, fallback FROM prices
+ORDER BY price_list, gpu, gpu_count

@@ -49,8 +49,16 @@ def test_advise_json_document(runner: CliRunner, catalog_file: Path) -> None:
     assert all("reason" in r and "detail" in r for r in doc["rejected"])
     memory = [r for r in doc["rejected"] if r["reason"] == "memory"]
     assert memory and "GiB" in memory[0]["detail"]
+    # vLLM's table: no INT8 W8A8 on Blackwell; FP8 on Ampere runs weight-only, extrapolated.
     unsupported = [r for r in doc["rejected"] if r["reason"] == "unsupported"]
-    assert any(r["gpu"] == "a100" and r["format"] == "fp8" for r in unsupported)
+    assert any(
+        r["gpu"] == "b200" and r["format"] == "int8" and "compute capability" in r["detail"]
+        for r in unsupported
+    )
+    options = [*doc["alternatives"], *doc["rejected"]]
+    fp8_a100 = [o for o in options if o["gpu"] == "a100" and o["format"] == "fp8" and o["label"]]
+    assert fp8_a100 and all(o["weight_only"] and o["label"] == "extrapolated" for o in fp8_a100)
+    assert doc["query"]["price_list"] == "market-2026-11" and doc["query"]["price_list_as_of"]
 
 
 def test_advise_with_a_target_load_sizes_the_fleet(runner: CliRunner, catalog_file: Path) -> None:
@@ -144,7 +152,7 @@ def test_advise_with_a_config_json_and_own_prices(
     prices = tmp_path / "prices.yaml"
     prices.write_text("l40s: 1.10\nh100: 2.50\n")
     result = run_advise(
-        runner, catalog_file, "--model", str(config), "--prices", str(prices), "--json"
+        runner, catalog_file, "--model", str(config), "--prices-only", str(prices), "--json"
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
@@ -172,11 +180,14 @@ def test_predict_one_configuration(runner: CliRunner, catalog_file: Path) -> Non
             "1024",
             "--decode",
             "128",
+            "--price-list",
+            "lambda-2024-10-28",
             "--json",
         ],
     )
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
+    # The study's cell, at the study's price (8 x A100 for $14.32/h: $1.79 a GPU).
     assert doc["label"] == "measured" and doc["latency_s"] == pytest.approx(5.1)
     assert doc["usd_per_query"] == pytest.approx(1.79 * 5.1 / 3600)
 
@@ -319,11 +330,11 @@ def test_advise_tells_people_how_to_price_an_unpriced_gpu(
 ) -> None:
     prices = tmp_path / "prices.yaml"
     prices.write_text("h100: 2.50\n")
-    args = ["--model", "8b", "--gpu", "a100,h100", "--prices", str(prices)]
+    args = ["--model", "8b", "--gpu", "a100,h100", "--prices-only", str(prices)]
     people = run_advise(runner, catalog_file, *args)
     assert people.exit_code == 0, people.output
-    assert "have no price" in people.output
-    assert "pass --prices FILE with a price for it" in people.output
+    assert "Not priced: a100" in people.output
+    assert "pass --prices FILE with a row gpu,gpu_count,usd_per_hour for it" in people.output
     # The core's words name no flag: programs get them as they are.
     doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
     details = [r["detail"] for r in doc["rejected"] if r["reason"] == "no_price"]

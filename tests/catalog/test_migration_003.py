@@ -44,7 +44,7 @@ def test_a_002_catalog_migrates_with_its_rows() -> None:
         "INSERT INTO sync_results (run_id, prefill_tokens, decode_tokens, latency_s) "
         "VALUES (1, 256, 128, 1.5)"
     )
-    assert db.migrate(con) == ["003_engines_cards_measurements.sql"]
+    assert db.migrate(con) == [name for _, name, _ in sqlfiles.migrations()[2:]]
     assert con.execute(
         "SELECT model, latency_s, source, engine, ttft_ms FROM sync_latency"
     ).fetchall() == [("m", 1.5, "guidellm:r.json", None, None)]

@@ -112,7 +112,12 @@ def test_gpus_and_models_reference(ro: duckdb.DuckDBPyConnection) -> None:
         "a5000",
         "b200",
     } <= gpus
-    assert ro.execute("SELECT usd_per_gpu_hour FROM gpus WHERE gpu = 'a100'").fetchone() == (1.79,)
+    # The default list prices every GPU; the study's list keeps Table 9 (8 x A100: $14.32/h).
+    assert ro.execute("SELECT count(*) FROM gpus WHERE usd_per_gpu_hour IS NULL").fetchone() == (0,)
+    assert ro.execute(
+        "SELECT usd_per_gpu_hour FROM price_points "
+        "WHERE price_list = 'lambda-2024-10-28' AND gpu = 'a100'"
+    ).fetchone() == (1.79,)
     assert ro.execute(
         "SELECT count(*) FROM gpus WHERE spec_source IS NULL OR spec_source = ''"
     ).fetchone() == (0,)
@@ -142,7 +147,10 @@ def test_gpus_and_models_reference(ro: duckdb.DuckDBPyConnection) -> None:
 def test_price_of_any_gpu_count(
     ro: duckdb.DuckDBPyConnection, gpu: str, count: int, usd: float | None
 ) -> None:
-    (got,) = ro.execute("SELECT usd_per_hour(?, ?)", [gpu, count]).fetchone()
+    """The study's pricing of counts it did not list, in the study's list."""
+    (got,) = ro.execute(
+        "SELECT usd_per_hour_in('lambda-2024-10-28', ?, ?)", [gpu, count]
+    ).fetchone()
     assert got == (pytest.approx(usd) if usd is not None else None)
 
 

@@ -43,7 +43,10 @@ def test_advise_json_document(runner: CliRunner, catalog_file: Path) -> None:
         "guidellm_command",
     ):
         assert key in rec, key
-    assert rec["vllm_serve_command"].startswith("vllm serve RedHatAI/Meta-Llama-3.1-405B-Instruct-")
+    serve = rec["vllm_serve_command"]
+    assert "vllm serve RedHatAI/Meta-Llama-3.1-405B-Instruct-" in serve
+    # An AMD GPU is a vLLM ROCm deployment: the command runs AMD's image.
+    assert ("rocm/vllm" in serve) == rec["gpu"].startswith("mi")
     assert "--tensor-parallel-size" in rec["vllm_serve_command"]
     assert doc["query"]["ttft_ms"] == 1000 and doc["query"]["itl_ms"] == 100
     assert all("reason" in r and "detail" in r for r in doc["rejected"])

@@ -18,7 +18,8 @@ from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals, Mode
 from api.ask import read_question
 from api.http.body import Deferred, DeferredDTO
 from api.http.deps import ENGINE, price_list
-from api.http.problems import READ_SPEC, problems
+from api.http.limits import check_candidates
+from api.http.problems import WORK_SPEC, problems
 from api.runtime import Engine
 from api.schemas import (
     AdviceRequest,
@@ -31,7 +32,7 @@ from api.schemas import (
 
 ADVICE_SPEC = {
     200: ResponseSpec(data_container=AdviceResponse, description="the advice"),
-    **problems(422, 503),
+    **problems(413, 422, 503),
 }
 
 # Left out of the query when the request does not give them, so that they read as defaulted.
@@ -44,6 +45,7 @@ def advice_key(query: Query, prices: list[PriceRow] | None) -> tuple[str, str, s
 
 def advice_bytes(engine: Engine, query: Query, request: AdviceRequest | None = None) -> bytes:
     """The advice document for `query`, from the answer cache when it holds it."""
+    check_candidates(engine.settings, query, len(engine.advisor.snapshot.gpus))
     prices = request.prices if request is not None else None
     key = advice_key(query, prices)
 
@@ -147,7 +149,12 @@ class AdviceController(Controller):
         # The hot path: a cached answer costs less than the hop to a worker thread.
         cached = engine.cached_now(advice_key(query, None))
         if cached is None:
-            cached = await anyio.to_thread.run_sync(advice_bytes, engine, query)
+            cached = await anyio.to_thread.run_sync(
+                advice_bytes,
+                engine,
+                query,
+                abandon_on_cancel=True,  # for the request time cap
+            )
         return json_response(cached)
 
     @post(
@@ -167,7 +174,7 @@ class AdviceController(Controller):
         query = Query.model_validate(request.model_dump(exclude={"prices", *unset}))
         return json_response(advice_bytes(engine, query, request))
 
-    @get("/ask", sync_to_thread=True, responses=READ_SPEC)
+    @get("/ask", sync_to_thread=True, responses=WORK_SPEC)
     def ask(
         self,
         engine: NamedDependency[Engine],
@@ -190,7 +197,7 @@ class AdviceController(Controller):
         "/predict",
         sync_to_thread=True,
         status_code=200,
-        responses=READ_SPEC,
+        responses=WORK_SPEC,
         dto=DeferredDTO[PredictBody],
         return_dto=None,
     )

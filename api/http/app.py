@@ -6,18 +6,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from advisor import __version__
 from api.http.advice import AdviceController
 from api.http.catalog import CatalogController
+from api.http.docs import LocalSwaggerPlugin, swagger_assets
 from api.http.imports import ImportsController
+from api.http.limits import RequestTimeout
 from api.http.metrics import MetricsController, observe_engine, prometheus_config
 from api.http.operations import OperationsController
 from api.http.pages import PagesController
 from api.http.problems import problem_details_plugin
+from api.http.security import add_security_headers
 from api.runtime import Engine
 from api.settings import Settings
 
@@ -35,26 +38,33 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             engine.close()
 
+    # Uploads may be large; every other body is JSON of a few KB (an advice document: ~70 KB).
+    uploads = Router(
+        path="/", route_handlers=[ImportsController], request_max_body_size=settings.max_body_bytes
+    )
     return Litestar(
         route_handlers=[
             AdviceController,
             CatalogController,
-            ImportsController,
+            uploads,
             OperationsController,
             MetricsController,
             PagesController,
+            swagger_assets(),
         ],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         plugins=[problem_details_plugin()],
-        middleware=[prometheus_config().middleware],
+        middleware=[prometheus_config().middleware, RequestTimeout(settings)],
+        before_send=[add_security_headers],
         openapi_config=OpenAPIConfig(
             title="quant-advisor",
             version=__version__,
             path="/schema",
             description="Deployment advice for quantized LLMs.",
+            render_plugins=[LocalSwaggerPlugin()],
         ),
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=settings.max_json_body_bytes,
         debug=False,
     )
 

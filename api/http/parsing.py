@@ -1,15 +1,18 @@
 """The worker-process side of an upload: parse it in a private folder, send back the batch or
 one line saying why not.
 
-Imported by the worker processes that `api.http.uploads` starts: it imports no more than the
-importers need (no fit, no server), so a worker starts quickly and small.
+Run as `python -m api.http.parsing` by `api.http.uploads`, one process per upload: it reads the
+pickled request on stdin and writes the pickled `Parsed` on stdout. It imports no more than the
+importers need (no fit, no server), so it starts quickly and small.
 """
 
 from __future__ import annotations
 
 import contextlib
+import pickle
 import re
 import resource
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,3 +91,17 @@ def parse_isolated(
                 problem=f"cannot be read ({type(exc).__name__}{': ' + first if first else ''})",
                 unexpected=scrub(format_exc()),
             )
+
+
+def main() -> None:
+    """(parser, name, content, options, memory_bytes) on stdin, `Parsed` on stdout."""
+    parse, name, content, options, memory_bytes = pickle.load(sys.stdin.buffer)
+    parsed = parse_isolated(parse, name, content, options, memory_bytes)
+    sys.stdout.buffer.write(pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+if __name__ == "__main__":
+    # Through the module's own name, so that `Parsed` pickles as api.http.parsing.Parsed.
+    from api.http import parsing
+
+    parsing.main()

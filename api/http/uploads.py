@@ -3,8 +3,9 @@
 Uploaded files are parsed in a worker process, never in the server's. A parser holds the GIL
 for as long as one C call runs (`json.loads` of 30 MiB takes seconds), which a worker thread
 cannot hide from the event loop; a YAML bomb takes gigabytes; a parser stuck on a pathological
-file never returns. In a worker process (`anyio.to_process`, reused between uploads) none of
-that reaches the server: the process has a memory cap, is killed when the import's time is up,
+file never returns. In a process of its own (`python -m api.http.parsing`; not an
+`anyio.to_process` worker, which drops `__main__`, that DuckDB imports) none of that reaches
+the server: the process has a memory cap, is killed when the import's time is up,
 and what it sends back is the parsed batch or one line saying why not.
 
 The rows are then committed only once the catalog with them has been read and fitted, inside the
@@ -14,11 +15,13 @@ same transaction: an import that answers anything but 2xx leaves the catalog as 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import sys
 import time
 from traceback import format_exc
 
 import anyio
-import anyio.to_process
 import anyio.to_thread
 from litestar.datastructures import UploadFile
 from pydantic import ValidationError
@@ -31,7 +34,7 @@ from advisor.errors import (
     MissingFieldError,
 )
 from api.http.limits import ImportTimeoutError
-from api.http.parsing import Parser, parse_isolated, upload_name
+from api.http.parsing import Parsed, Parser, upload_name
 from api.runtime import Engine, fitted_advisor
 from api.schemas import ImportResult
 from catalog.db import Connection
@@ -43,21 +46,35 @@ from catalog.store import ingest
 log = logging.getLogger("advisor.api")
 
 
+def child_environment() -> dict[str, str]:
+    """The server's environment, with its import path: the child runs the same code."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+
 async def parse_upload(
     parse: Parser, name: str, content: bytes, options: ImportOptions, memory_bytes: int
 ) -> Batch:
     """The parsed batch, or the refusal raised as the importers raise it.
 
-    Called within the import's time cap: at the deadline the worker process is killed."""
-    try:
-        parsed = await anyio.to_process.run_sync(
-            parse_isolated, parse, name, content, options, memory_bytes, cancellable=True
+    Called within the import's time cap: when it is up, the parsing process is killed."""
+    request = pickle.dumps((parse, name, content, options, memory_bytes), pickle.HIGHEST_PROTOCOL)
+    done = await anyio.run_process(
+        [sys.executable, "-m", "api.http.parsing"],
+        input=request,
+        check=False,
+        env=child_environment(),
+    )
+    if done.returncode != 0 or not done.stdout:
+        log.warning(
+            "the process parsing %s ended with status %s: %s",
+            name,
+            done.returncode,
+            done.stderr.decode(errors="replace")[-2000:],
         )
-    except anyio.BrokenWorkerProcess as exc:
-        log.warning("the process parsing %s ended: %r", name, exc.__cause__)
         raise ImportRejectedError(
             name, "cannot be read (the process parsing it ended, most likely out of memory)"
-        ) from None
+        )
+    parsed: Parsed = pickle.loads(done.stdout)  # written by our own child, not the client
     if parsed.unexpected is not None:
         # An importer bug: the client gets one line, the log the whole story.
         log.warning("import of %s failed unexpectedly:\n%s", name, parsed.unexpected)

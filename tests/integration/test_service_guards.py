@@ -190,7 +190,7 @@ def test_no_server_path_in_an_import_refusal(client: TestClient) -> None:
         found = problem(response, 422)
         assert temp not in response.text and "advisor-upload-" not in response.text
         assert "/" not in found["detail"].split(":", 1)[0], found["detail"]
-    assert "catalog.duckdb" == client.get("/readyz").json()["catalog"]
+    assert client.get("/readyz").json()["catalog"] == "catalog.duckdb"
 
 
 def test_importer_errors_of_any_kind_are_422_one_liners(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,10 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Opens the catalog and loads (or fits) the models once, off the loop.
         engine = await anyio.to_thread.run_sync(lambda: Engine(settings, observe_engine))
+        if settings.imports_enabled:
+            # An import refits in this process, and a fit's first run imports scikit-learn,
+            # whose extension modules hold the GIL for up to 400 ms: pay that here, once.
+            await anyio.to_thread.run_sync(importlib.import_module, "advisor.estimators")
         app.state.engine = engine
         try:
             yield

@@ -3,13 +3,14 @@
 Uploaded files are parsed in a worker process, never in the server's. A parser holds the GIL
 for as long as one C call runs (`json.loads` of 30 MiB takes seconds), which a worker thread
 cannot hide from the event loop; a YAML bomb takes gigabytes; a parser stuck on a pathological
-file never returns. In a process of its own (`python -m api.http.parsing`; not an
+file never returns. In a process of its own (`python -m api.http.isolated`; not an
 `anyio.to_process` worker, which drops `__main__`, that DuckDB imports) none of that reaches
 the server: the process has a memory cap, is killed when the import's time is up,
 and what it sends back is the parsed batch or one line saying why not.
 
 The rows are then committed only once the catalog with them has been read and fitted, inside the
-same transaction: an import that answers anything but 2xx leaves the catalog as it was.
+same transaction (the fit, seconds of CPU, in such a process too): an import that answers
+anything but 2xx leaves the catalog as it was.
 """
 
 from __future__ import annotations
@@ -17,26 +18,31 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from traceback import format_exc
+from typing import Any
 
 import anyio
 import anyio.to_thread
 from litestar.datastructures import UploadFile
 from pydantic import ValidationError
 
-from advisor.data import Snapshot
 from advisor.errors import (
     AdvisorError,
     ImportRejectedError,
     InvalidInputError,
     MissingFieldError,
 )
+from api.http.isolated import Parsed, Parser, fit_isolated, parse_isolated, upload_name
 from api.http.limits import ImportTimeoutError
-from api.http.parsing import Parsed, Parser, upload_name
-from api.runtime import Engine, fitted_advisor
+from api.runtime import Engine
 from api.schemas import ImportResult
+from api.settings import Settings
 from catalog.db import Connection
 from catalog.importers.common import ImportOptions
 from catalog.records import Batch, IngestResult
@@ -46,20 +52,34 @@ from catalog.store import ingest
 log = logging.getLogger("advisor.api")
 
 
+ISOLATED = [sys.executable, "-m", "api.http.isolated"]
+
+
 def child_environment() -> dict[str, str]:
     """The server's environment, with its import path: the child runs the same code."""
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 
 
+def save_upload(upload: UploadFile, path: Path) -> None:
+    """The upload's bytes into `path`, in pieces (blocking: a worker thread's job)."""
+    upload.file.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(upload.file, out, 2**20)
+
+
 async def parse_upload(
-    parse: Parser, name: str, content: bytes, options: ImportOptions, memory_bytes: int
+    parse: Parser, path: Path, options: ImportOptions, memory_bytes: int
 ) -> Batch:
-    """The parsed batch, or the refusal raised as the importers raise it.
+    """The parsed batch of the file saved at `path`, or the refusal raised as the importers
+    raise it, naming the file by its name only.
 
     Called within the import's time cap: when it is up, the parsing process is killed."""
-    request = pickle.dumps((parse, name, content, options, memory_bytes), pickle.HIGHEST_PROTOCOL)
+    name = path.name
+    request = pickle.dumps(
+        (parse_isolated, (parse, path, options, memory_bytes)), pickle.HIGHEST_PROTOCOL
+    )
     done = await anyio.run_process(
-        [sys.executable, "-m", "api.http.parsing"],
+        ISOLATED,
         input=request,
         check=False,
         env=child_environment(),
@@ -101,6 +121,30 @@ def first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0]}" if text else type(exc).__name__
 
 
+def fit_elsewhere(
+    settings: Settings, rows: dict[str, Any], deadline: float
+) -> tuple[str, str] | None:
+    """`fit_isolated` in a process of its own, so that the fit's seconds of CPU and its long C
+    calls stay off this process's GIL; killed at the import's deadline. Blocking."""
+    request = pickle.dumps((fit_isolated, (settings, rows)), pickle.HIGHEST_PROTOCOL)
+    try:
+        done = subprocess.run(
+            ISOLATED,
+            input=request,
+            capture_output=True,
+            check=False,
+            env=child_environment(),
+            timeout=max(0.1, deadline - time.monotonic()),
+        )
+    except subprocess.TimeoutExpired:
+        raise ImportTimeoutError(settings.import_timeout_s) from None
+    if done.returncode != 0 or not done.stdout:
+        stderr = done.stderr.decode(errors="replace")[-2000:]
+        return f"the fit's process ended with status {done.returncode}", stderr
+    unfit: tuple[str, str] | None = pickle.loads(done.stdout)  # our own child's answer
+    return unfit
+
+
 def commit_checked(
     engine: Engine, name: str, batch: Batch, replace: bool, deadline: float
 ) -> ImportResult:
@@ -117,16 +161,12 @@ def commit_checked(
         (result,) = results
         answers.append(ImportResult(file=name, **result.model_dump()))
         if not result.duplicate or replace:
-            try:
-                # The fit every process loads next (cached on disk by content).
-                fitted_advisor(engine.settings, Snapshot.from_rows(read_snapshot(con)))
-            except AdvisorError:
-                raise
-            except Exception as exc:
-                log.warning("import of %s would break the catalog:\n%s", name, format_exc())
+            unfit = fit_elsewhere(engine.settings, read_snapshot(con), deadline)
+            if unfit is not None:
+                log.warning("import of %s would break the catalog:\n%s", name, unfit[1])
                 raise ImportRejectedError(
-                    name, f"with these rows the catalog cannot be answered from ({first_line(exc)})"
-                ) from None
+                    name, f"with these rows the catalog cannot be answered from ({unfit[0]})"
+                )
         if time.monotonic() > deadline:
             raise ImportTimeoutError(engine.settings.import_timeout_s)
 
@@ -163,12 +203,15 @@ async def run_import(
     cap_s = engine.settings.import_timeout_s
     seconds_left = min(seconds_left, cap_s)
     deadline = time.monotonic() + seconds_left
-    content = await upload.read()
     try:
-        with anyio.fail_after(seconds_left):
-            batch = await parse_upload(
-                parse, name, content, options, engine.settings.import_memory_bytes
-            )
+        with (
+            anyio.fail_after(seconds_left),
+            tempfile.TemporaryDirectory(prefix="advisor-upload-") as folder,
+        ):
+            path = Path(folder) / name
+            # The bytes never pass through the event loop whole: saved and parsed elsewhere.
+            await anyio.to_thread.run_sync(save_upload, upload, path)
+            batch = await parse_upload(parse, path, options, engine.settings.import_memory_bytes)
     except TimeoutError:
         raise ImportTimeoutError(cap_s) from None
     return await anyio.to_thread.run_sync(commit_checked, engine, name, batch, replace, deadline)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -214,11 +215,10 @@ def test_an_import_that_would_break_the_catalog_is_rolled_back(
 ) -> None:
     import api.http.uploads
 
-    def broken_fit(*_args: object) -> None:
-        raise ZeroDivisionError("a poison row")
-
     before = rows(client)
-    monkeypatch.setattr(api.http.uploads, "fitted_advisor", broken_fit)
+    monkeypatch.setattr(
+        api.http.uploads, "fit_elsewhere", lambda *_: ("ZeroDivisionError: a poison row", "...")
+    )
     found = problem(
         upload(client, "guidellm", "sweep.json", SWEEP.read_bytes(), **SWEEP_FIELDS), 422
     )
@@ -228,6 +228,15 @@ def test_an_import_that_would_break_the_catalog_is_rolled_back(
     landed = upload(client, "guidellm", "sweep.json", SWEEP.read_bytes(), **SWEEP_FIELDS)
     assert landed.status_code == 201, landed.text
     assert rows(client) != before
+
+
+def test_the_fit_of_rows_that_cannot_be_fitted_says_why(tmp_path: Path) -> None:
+    from api.http.uploads import fit_elsewhere
+
+    settings = Settings(catalog=tmp_path / "c.duckdb", model_cache=tmp_path / "models")
+    unfit = fit_elsewhere(settings, {"models": []}, time.monotonic() + 120)
+    assert unfit is not None and unfit[0].startswith(("KeyError", "ValidationError"))
+    assert "Traceback" in unfit[1]
 
 
 def test_an_import_past_its_time_cap_is_503_and_keeps_nothing(

@@ -37,7 +37,56 @@ class Settings(BaseSettings):
         description="bearer token for the import endpoints (ADVISOR_IMPORT_TOKEN); none: disabled",
     )
     max_body_bytes: int = Field(
-        default=32 * 2**20, gt=0, description="largest request body accepted (413 above)"
+        default=32 * 2**20, gt=0, description="largest upload to an import route (413 above)"
+    )
+    max_json_body_bytes: int = Field(
+        default=2**20,
+        gt=0,
+        description="largest JSON body of the advice, predict and chart routes (413 above); "
+        "an advice document is about 70 KB",
+    )
+    max_price_rows: int = Field(
+        default=1000, gt=0, description="most price rows in one request (413 above)"
+    )
+    max_predict_rows: int = Field(
+        default=1000, gt=0, description="most configurations in one predict request (413 above)"
+    )
+    max_candidates: int = Field(
+        default=1000,
+        gt=0,
+        description="most candidates (GPU types x formats x GPU counts) one advice request "
+        "evaluates (413 above)",
+    )
+    request_timeout_s: float = Field(
+        default=30, gt=0, description="time cap of a request other than an import (503 after)"
+    )
+    import_timeout_s: float = Field(
+        default=300,
+        gt=0,
+        description="time cap of an import: parse, check and commit (503 after, nothing kept)",
+    )
+    import_memory_bytes: int = Field(
+        default=2**31,
+        gt=0,
+        description="memory the process that parses an upload may take beyond its start-up",
+    )
+    timeout_keep_alive_s: int = Field(
+        default=5, ge=1, description="uvicorn: close an idle keep-alive connection after this"
+    )
+    timeout_graceful_shutdown_s: int = Field(
+        default=10, ge=1, description="uvicorn: on stop, wait this long for open requests"
+    )
+    limit_concurrency: int | None = Field(
+        default=512,
+        ge=1,
+        description="uvicorn: connections and requests at once per worker (503 above); "
+        "none: unlimited",
+    )
+    max_request_head_bytes: int = Field(
+        default=64 * 2**10,
+        ge=4096,
+        description="uvicorn on h11: largest request line and headers (httptools, the default "
+        "parser, has its own 80 KiB bound)",
     )
     advice_cache_size: int = Field(
         default=4096, ge=0, description="answers kept per process (keyed by query and catalog)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -328,12 +329,21 @@ def _ingest(
     )
 
 
-def ingest(con: Connection, *batches: Batch, replace: bool = False) -> list[IngestResult]:
+def ingest(
+    con: Connection,
+    *batches: Batch,
+    replace: bool = False,
+    before_commit: Callable[[Connection, list[IngestResult]], None] | None = None,
+) -> list[IngestResult]:
     """Add artefacts' rows, all in one transaction: every batch lands, or none does.
 
     The same artefact (same content hash) twice adds nothing, unless `replace`, which swaps the
-    old rows for the new ones.
+    old rows for the new ones. `before_commit` sees the catalog with the new rows, before anyone
+    else does: raising there takes them back out.
     """
     with transaction(con):
         names, compute = Names(con), GpuCompute(con)
-        return [_ingest(con, names, compute, batch, replace) for batch in batches]
+        results = [_ingest(con, names, compute, batch, replace) for batch in batches]
+        if before_commit is not None:
+            before_commit(con, results)
+        return results

@@ -18,7 +18,8 @@ from advisor.vocabulary import DEFAULT_PERCENTILE, PERCENTILES, Arrivals, Mode
 from api.ask import read_question
 from api.http.body import Deferred, DeferredDTO
 from api.http.deps import ENGINE, request_prices
-from api.http.problems import READ_SPEC, problems
+from api.http.limits import check_candidates
+from api.http.problems import WORK_SPEC, problems
 from api.runtime import Engine
 from api.schemas import (
     AdviceRequest,
@@ -31,7 +32,7 @@ from api.schemas import (
 
 ADVICE_SPEC = {
     200: ResponseSpec(data_container=AdviceResponse, description="the advice"),
-    **problems(422, 503),
+    **problems(413, 422, 503),
 }
 
 # Left out of the query when the request does not give them, so that they read as defaulted.
@@ -64,6 +65,7 @@ def advice_bytes(
         price_list = request.price_list
     rows = request.prices if request is not None else None
     only = request.prices_only if request is not None else False
+    check_candidates(engine.settings, query, len(engine.advisor.snapshot.gpus))
     key = advice_key(query, price_list, rows, only)
 
     def compute() -> bytes:
@@ -175,7 +177,14 @@ class AdviceController(Controller):
         # The hot path: a cached answer costs less than the hop to a worker thread.
         cached = engine.cached_now(advice_key(query, price_list))
         if cached is None:
-            cached = await anyio.to_thread.run_sync(advice_bytes, engine, query, None, price_list)
+            cached = await anyio.to_thread.run_sync(
+                advice_bytes,
+                engine,
+                query,
+                None,
+                price_list,
+                abandon_on_cancel=True,  # for the request time cap
+            )
         return json_response(cached)
 
     @post(
@@ -196,7 +205,7 @@ class AdviceController(Controller):
         query = Query.model_validate(request.model_dump(exclude={*PRICE_FIELDS, *unset}))
         return json_response(advice_bytes(engine, query, request))
 
-    @get("/ask", sync_to_thread=True, responses=READ_SPEC)
+    @get("/ask", sync_to_thread=True, responses=WORK_SPEC)
     def ask(
         self,
         engine: NamedDependency[Engine],
@@ -219,7 +228,7 @@ class AdviceController(Controller):
         "/predict",
         sync_to_thread=True,
         status_code=200,
-        responses=READ_SPEC,
+        responses=WORK_SPEC,
         dto=DeferredDTO[PredictBody],
         return_dto=None,
     )

@@ -5,12 +5,14 @@ Litestar decodes and validates `data` on the event loop before a handler runs, a
 body takes seconds there (msgspec, then pydantic, for every price row), stalling every other
 request of the process. `Deferred[Model]` declares the body as `Model` for the OpenAPI document
 but hands the handler the bytes; a `sync_to_thread` handler calls `parse()` in its worker thread.
+The body's lists are held to the caps on work (`api.http.limits`) before anything is validated,
+and the body itself to ADVISOR_MAX_JSON_BODY_BYTES (the app's default body limit).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import msgspec
@@ -21,6 +23,9 @@ from litestar.openapi.spec import Reference, Schema
 from litestar.typing import FieldDefinition
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
+
+from api.http.limits import ListCap, body_caps
+from api.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 # No name, id or message of these bodies comes near this. Longer strings are refused before the
@@ -53,13 +58,16 @@ class Deferred(Generic[M]):
     model: type[M]
     raw: bytes
     where: str  # "POST /v1/advice", as Litestar names a request in its validation errors
+    caps: tuple[ListCap, ...] = field(default=())
 
     def parse(self) -> M:
-        """Decode and validate, raising what Litestar itself raises for a bad body."""
+        """Decode, check the caps, validate, raising what Litestar itself raises for a bad body."""
         try:
             decoded = msgspec.json.decode(self.raw)
         except msgspec.DecodeError as exc:
             raise ClientException(detail=str(exc)) from exc
+        for cap in self.caps:
+            cap.check(decoded)
         if (where := too_long(decoded)) is not None:
             message = f"String should have at most {MAX_STRING_CHARS} characters"
             key = ".".join(where) or None
@@ -116,4 +124,5 @@ class DeferredDTO(AbstractDTO[M]):
     def decode_bytes(self, value: bytes) -> Deferred[M]:
         connection: ASGIConnection[Any, Any, Any, Any] = self.asgi_connection
         where = f"{connection.scope.get('method', '')} {connection.url.path}"
-        return Deferred(self.model_type, value, where)
+        settings: Settings = connection.app.state.settings
+        return Deferred(self.model_type, value, where, body_caps(settings))

@@ -3,28 +3,24 @@ into the catalog; the list of sources, and the removal of an import."""
 
 from __future__ import annotations
 
-import re
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Annotated, Any
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import KwargDefinition, MultipartBody
 
 from api.http.deps import ENGINE, require_token
+from api.http.limits import OWN_TIMEOUT, release_deadline
 from api.http.problems import IMPORT_SPEC, problems
+from api.http.uploads import import_options, run_import
 from api.runtime import Engine
 from api.schemas import ImportResult, Source
 from catalog import store
 from catalog.importers import guidellm, lm_eval, measurements
-from catalog.importers.common import ImportOptions
-from catalog.records import Batch
-from catalog.store import ingest
 
 
 def _say(text: str) -> KwargDefinition:
@@ -76,44 +72,24 @@ class LmEvalUpload:
     replace: Replace = False
 
 
-Parser = Callable[[Path, ImportOptions], Batch]
-
-
-def import_upload(
-    engine: Engine, upload: UploadFile, parse: Parser, options: ImportOptions, replace: bool
-) -> ImportResult:
-    """Parse the upload from a private temporary file, ingest it, refit: all blocking work."""
-    name = (
-        re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.filename or "upload.json").name)
-        or "upload.json"
-    )
-    upload.file.seek(0)
-    content = upload.file.read()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(content)
-        batch = parse(path, options)
-    batch = batch.model_copy(
-        update={"source": batch.source.model_copy(update={"uri": f"upload:{name}"})}
-    )
-    (result,) = engine.access.write(lambda con: ingest(con, batch, replace=replace))
-    if not result.duplicate or replace:
-        engine.reload_now()
-    return ImportResult(file=name, **result.model_dump())
-
-
 class ImportsController(Controller):
+    """Each upload is parsed in a worker process and committed from a worker thread
+    (`api.http.uploads`); the routes keep their own time cap (ADVISOR_IMPORT_TIMEOUT_S)."""
+
     path = "/v1/imports"
     tags = ("imports",)
     guards = (require_token,)
     dependencies = ENGINE
 
-    @post("/guidellm", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
-    def import_guidellm(
-        self, engine: NamedDependency[Engine], data: MultipartBody[GuideLLMUpload]
+    @post("/guidellm", opt=OWN_TIMEOUT, status_code=201, responses=IMPORT_SPEC)
+    async def import_guidellm(
+        self,
+        request: Request[Any, Any, Any],
+        engine: NamedDependency[Engine],
+        data: MultipartBody[GuideLLMUpload],
     ) -> ImportResult:
         """Add a GuideLLM report (JSON or YAML) to the catalog; the advice uses it at once."""
-        options = ImportOptions(
+        options = import_options(
             model=data.model,
             format=data.format,
             gpu=data.gpu,
@@ -122,27 +98,54 @@ class ImportsController(Controller):
             method=data.method,
             engine_version=data.engine_version,
         )
-        return import_upload(engine, data.file, guidellm.parse_result, options, data.replace)
+        return await run_import(
+            engine,
+            data.file,
+            guidellm.parse_result,
+            options,
+            data.replace,
+            release_deadline(request),
+        )
 
-    @post("/measurements", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
-    def import_measurements(
-        self, engine: NamedDependency[Engine], data: MultipartBody[MeasurementsUpload]
+    @post("/measurements", opt=OWN_TIMEOUT, status_code=201, responses=IMPORT_SPEC)
+    async def import_measurements(
+        self,
+        request: Request[Any, Any, Any],
+        engine: NamedDependency[Engine],
+        data: MultipartBody[MeasurementsUpload],
     ) -> ImportResult:
         """Add a measurements CSV (model, format, gpu, gpu_count, prefill_tokens,
         decode_tokens, metric, value; optional use_case, engine, engine_version, ttft_limit_ms,
         itl_limit_ms, source, notes) to the catalog; the advice uses it at once."""
-        options = ImportOptions(engine_version=data.engine_version)
-        return import_upload(engine, data.file, measurements.parse_result, options, data.replace)
+        options = import_options(engine_version=data.engine_version)
+        return await run_import(
+            engine,
+            data.file,
+            measurements.parse_result,
+            options,
+            data.replace,
+            release_deadline(request),
+        )
 
-    @post("/lm-eval", sync_to_thread=True, status_code=201, responses=IMPORT_SPEC)
-    def import_lm_eval(
-        self, engine: NamedDependency[Engine], data: MultipartBody[LmEvalUpload]
+    @post("/lm-eval", opt=OWN_TIMEOUT, status_code=201, responses=IMPORT_SPEC)
+    async def import_lm_eval(
+        self,
+        request: Request[Any, Any, Any],
+        engine: NamedDependency[Engine],
+        data: MultipartBody[LmEvalUpload],
     ) -> ImportResult:
         """Add an lm-eval results file to the catalog."""
-        options = ImportOptions(
+        options = import_options(
             model=data.model, format=data.format, suite=data.suite, method=data.method
         )
-        return import_upload(engine, data.file, lm_eval.parse_result, options, data.replace)
+        return await run_import(
+            engine,
+            data.file,
+            lm_eval.parse_result,
+            options,
+            data.replace,
+            release_deadline(request),
+        )
 
 
 def source_out(row: dict[str, Any]) -> Source:

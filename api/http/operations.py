@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 
 from api.http.deps import ENGINE
+from api.http.problems import clip
 from api.runtime import Engine
 from api.schemas import Health
 from catalog import queries
@@ -37,7 +38,8 @@ class OperationsController(Controller):
                 engine.reload_now()  # changed since the last check: fails if it cannot be fitted
             rows = engine.access.read(queries.answerable)
         except Exception as exc:
-            return Response(Health(status=f"not ready: {exc}"), status_code=503)
+            return Response(Health(status=f"not ready: {clip(str(exc))}"), status_code=503)
+        # The file's name only: a response names no server path.
         return Response(
-            Health(status="ready", catalog=str(engine.settings.catalog_path), rows=rows)
+            Health(status="ready", catalog=engine.settings.catalog_path.name, rows=rows)
         )

@@ -26,7 +26,12 @@ from api.schemas import AdviceResponse
 from catalog import queries
 
 SVG = "image/svg+xml"
-STATIC = {"app.js": "text/javascript", "catalog.js": "text/javascript", "style.css": "text/css"}
+STATIC = {
+    "app.js": "text/javascript",
+    "catalog.js": "text/javascript",
+    "schema.js": "text/javascript",
+    "style.css": "text/css",
+}
 
 
 def coverage_rows(snapshot: Snapshot, measured: list[Any]) -> dict[str, Any]:

@@ -1,11 +1,20 @@
 """Errors as problem details (RFC 9457): every exception mapped once, and the documented
-problem responses of each kind of route."""
+problem responses of each kind of route.
+
+What a problem echoes is held short (a 10 MB model name comes back as its first characters and
+how many more there were), and it names no file system path of the server: a path comes back as
+its last component, which for an upload is the uploaded file's name.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Callable
+from functools import cache
 from http import HTTPStatus
+from pathlib import PurePosixPath
 from typing import Any
 
 from litestar.exceptions import HTTPException, ValidationException
@@ -25,10 +34,57 @@ from advisor.errors import (
 )
 from advisor.vocabulary import PERCENTILES, Arrivals, Mode
 from api.ask import AskError
+from api.http.limits import ImportTimeoutError, RequestTimeoutError, TooMuchWorkError
 from api.schemas import Problem
 
 log = logging.getLogger("advisor.api")
 PROBLEM_BASE = "https://quant-advisor.invalid/problems/"
+
+# A run of characters without a space or quote longer than this is echoed as its start; a whole text
+# longer than MAX_TEXT too.
+MAX_RUN = 120
+KEPT_OF_RUN = 80
+MAX_TEXT = 1000
+_RUN = re.compile(rf"[^\s'\"]{{{MAX_RUN + 1},}}")
+# An absolute path: a slash not inside a word, URL or relative path, then segments.
+_PATH = re.compile(r"(?<![\w.:/~-])/[^\s/'\"(),;:]+(?:/[^\s/'\"(),;:]*)*")
+
+
+def _shortened(text: str, keep: int) -> str:
+    return f"{text[:keep]}…({len(text) - keep} more characters)"
+
+
+@cache
+def _root_entries() -> frozenset[str]:
+    try:
+        return frozenset(os.listdir("/"))
+    except OSError:
+        return frozenset()
+
+
+def _without_path(match: re.Match[str]) -> str:
+    """A file system path as its last component; anything else (an API route) as it was."""
+    path = PurePosixPath(match.group(0))
+    if len(path.parts) < 2 or path.parts[1] not in _root_entries():
+        return match.group(0)
+    return path.name or "/"
+
+
+def clip(text: str) -> str:
+    """`text` as a response may echo it: no server path, no long runs, not too long."""
+    text = _PATH.sub(_without_path, text)
+    text = _RUN.sub(lambda m: _shortened(m.group(0), KEPT_OF_RUN), text)
+    return _shortened(text, MAX_TEXT) if len(text) > MAX_TEXT else text
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str):
+        return clip(value)
+    if isinstance(value, list):
+        return [_clipped(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clipped(v) for k, v in value.items()}
+    return value
 
 
 def problem(
@@ -38,8 +94,8 @@ def problem(
         status_code=status,
         type_=PROBLEM_BASE + kind,
         title=title,
-        detail=detail,
-        extra=extra or None,
+        detail=clip(detail),
+        extra=_clipped(extra) or None,
     )
 
 
@@ -87,6 +143,31 @@ def _catalog(exc: CatalogError) -> ProblemDetailsException:
     return problem(503, "catalog-unavailable", "Catalog unavailable", str(exc))
 
 
+def _too_much(exc: TooMuchWorkError) -> ProblemDetailsException:
+    return problem(
+        413,
+        "too-much-work",
+        "Too much work for one request",
+        str(exc),
+        cap=exc.cap,
+        limit=exc.limit,
+    )
+
+
+def _timeout(exc: RequestTimeoutError) -> ProblemDetailsException:
+    return problem(503, "timeout", "Request timed out", str(exc), limit_s=exc.seconds)
+
+
+def _import_timeout(exc: ImportTimeoutError) -> ProblemDetailsException:
+    return problem(
+        503,
+        "import-timeout",
+        "Import timed out; the catalog is unchanged",
+        str(exc) + " (ADVISOR_IMPORT_TIMEOUT_S)",
+        limit_s=exc.seconds,
+    )
+
+
 # Closed sets whose values a client is told when it sends another (a GET parameter is refused
 # by Litestar before the core can name them).
 ACCEPTED: dict[str, list[Any]] = {
@@ -115,6 +196,12 @@ def _validation(exc: ValidationException) -> ProblemDetailsException:
     return problem(422, "invalid-input", "Invalid input", detail, errors=errors, accepted=accepted)
 
 
+TOO_LARGE = (
+    "the body is larger than this route takes: ADVISOR_MAX_JSON_BODY_BYTES for JSON bodies, "
+    "ADVISOR_MAX_BODY_BYTES for uploads"
+)
+
+
 def _http(exc: HTTPException) -> ProblemDetailsException:
     status = exc.status_code
     try:
@@ -125,7 +212,7 @@ def _http(exc: HTTPException) -> ProblemDetailsException:
         status_code=status,
         type_=PROBLEM_BASE + f"http-{status}",
         title=title,
-        detail=str(exc.detail),
+        detail=TOO_LARGE if status == 413 else clip(str(exc.detail)),
         headers=exc.headers,
     )
 
@@ -136,6 +223,9 @@ def _internal(exc: Exception) -> ProblemDetailsException:
 
 
 PROBLEMS: dict[type[Exception], Callable[[Any], ProblemDetailsException]] = {
+    TooMuchWorkError: _too_much,
+    RequestTimeoutError: _timeout,
+    ImportTimeoutError: _import_timeout,
     UnknownNameError: _unknown,
     AskError: _ask,
     ImportRejectedError: _rejected_file,
@@ -155,9 +245,9 @@ WORDS = {
     401: "no bearer token",
     403: "wrong token, or imports disabled",
     404: "not found",
-    413: "body too large",
+    413: "body too large, or over a cap on work (price rows, configurations, candidates)",
     422: "invalid input",
-    503: "catalog unavailable",
+    503: "catalog unavailable, or the request ran past its time cap",
 }
 
 
@@ -171,4 +261,5 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 
 READ_SPEC = problems(422, 503)
-IMPORT_SPEC = problems(401, 403, 413, 422)
+WORK_SPEC = problems(413, 422, 503)
+IMPORT_SPEC = problems(401, 403, 413, 422, 503)

@@ -144,3 +144,22 @@ def test_report_opens_offline_from_disk(browser, built_catalog: Path, tmp_path: 
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_schema_renders_offline_under_the_csp(browser, readonly_server: str) -> None:
+    # Every request to another host fails, as it would without a network.
+    page = browser.new_page()
+    errors, requests = watch(page)
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith(readonly_server) else route.abort()
+        ),
+    )
+    page.goto(readonly_server + "/schema")
+    page.wait_for_selector(".opblock-tag", timeout=30_000)
+    assert page.locator(".opblock").count() >= 13
+    assert "quant-advisor" in page.inner_text(".info")
+    assert [u for u in requests if not u.startswith((readonly_server, "data:"))] == []
+    assert errors == []  # a CSP violation is a console error
+    page.close()

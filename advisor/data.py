@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from advisor.errors import InvalidInputError, UnknownNameError
 from advisor.hardware import Gpu, ModelSpec, PriceList
@@ -28,17 +29,17 @@ class SyncCell(Frozen):
     model: str
     format: Format
     gpu: str
-    gpu_count: int
+    gpu_count: int = Field(gt=0)
     use_case: str | None
-    prefill_tokens: int
-    decode_tokens: int
-    latency_s: float
+    prefill_tokens: int = Field(gt=0)
+    decode_tokens: int = Field(gt=0)
+    latency_s: float = Field(gt=0)
     decode_flag: str | None
     source: str
     engine: str | None = Field(default=None, description="serving engine, e.g. vllm")
     engine_version: str | None = Field(default=None, description="its version, e.g. 0.7.2")
-    ttft_ms: float | None = Field(default=None, description="measured time to first token")
-    itl_ms: float | None = Field(default=None, description="measured inter-token latency")
+    ttft_ms: float | None = Field(default=None, gt=0, description="measured time to first token")
+    itl_ms: float | None = Field(default=None, gt=0, description="measured inter-token latency")
     decode_reason: str | None = Field(default=None, description="why decode_flag is set")
 
 
@@ -46,11 +47,11 @@ class AsyncCell(Frozen):
     model: str
     format: Format
     gpu: str
-    gpu_count: int
+    gpu_count: int = Field(gt=0)
     use_case: str | None
-    prefill_tokens: int
-    decode_tokens: int
-    max_qps: float
+    prefill_tokens: int = Field(gt=0)
+    decode_tokens: int = Field(gt=0)
+    max_qps: float = Field(gt=0)
     ttft_limit_ms: float | None
     itl_limit_ms: float | None
     decode_flag: str | None
@@ -134,6 +135,40 @@ class PublishedCheckpoint(Frozen):
     checkpoint: str = Field(description="Hugging Face id of the published checkpoint")
 
 
+ROW_TYPES: dict[str, type[Frozen]] = {
+    "models": ModelSpec,
+    "gpus": Gpu,
+    "price_lists": PriceList,
+    "use_cases": UseCase,
+    "sync": SyncCell,
+    "async": AsyncCell,
+    "accuracy": AccuracyCell,
+    "names": NameRow,
+    "load_points": LoadPoint,
+    "checkpoints": PublishedCheckpoint,
+}
+IDENTIFYING = ("model", "format", "gpu", "gpu_count", "use_case", "suite", "task", "source")
+
+
+def _describe(row: dict[str, Any]) -> str:
+    parts = [f"{k}={row[k]}" for k in IDENTIFYING if row.get(k) is not None]
+    return ", ".join(parts)[:200] or "(no identifying fields)"
+
+
+def _reason(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "row"
+    return f"{field}: {first['msg']}"[:200]
+
+
+class SkippedRow(Frozen):
+    """A catalog row the advisor could not use: left out of the fit and the search, and said."""
+
+    part: str = Field(description="which part of the snapshot: sync, async, accuracy, ...")
+    row: str = Field(description="the row, in a few words")
+    reason: str = Field(description="the constraint it broke")
+
+
 class Snapshot(Frozen):
     """What the catalog holds, as read by `catalog.snapshot.read_snapshot`."""
 
@@ -152,38 +187,53 @@ class Snapshot(Frozen):
     checkpoints: list[PublishedCheckpoint] = Field(
         default_factory=list, description="published (quantized) checkpoints of its models"
     )
+    skipped: list[SkippedRow] = Field(
+        default_factory=list,
+        description="rows that broke the advisor's constraints: skipped, so one bad row cannot "
+        "stop every answer",
+    )
 
     @classmethod
-    def from_rows(cls, document: dict[str, object]) -> Snapshot:
+    def from_rows(cls, document: dict[str, Any]) -> Snapshot:
+        """Rows as read by `read_snapshot`, each checked on its own: a row that slipped past
+        the importers' checks (or was written by an older version) is skipped and reported,
+        never fatal to every answer."""
         models = [
             {
-                "model": row["model"],
-                "hf_id": row["hf_id"],
+                "model": row.get("model"),
+                "hf_id": row.get("hf_id"),
                 "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id")},
             }
-            for row in document["models"]  # type: ignore[attr-defined]
+            for row in document["models"]
         ]
         support: dict[tuple[str, str], list[dict[str, object]]] = {}
-        for row in document.get("format_support", []):  # type: ignore[attr-defined]
+        for row in document.get("format_support", []):
             key = (str(row["vendor"]), str(row["architecture"]))
             listed = {k: row[k] for k in ("format", "support", "source")}
             support.setdefault(key, []).append({**listed, "note": row["note"] or ""})
         gpus = [
             {**row, "formats": support.get((str(row["vendor"]), str(row["architecture"])), [])}
-            for row in document["gpus"]  # type: ignore[attr-defined]
+            for row in document["gpus"]
         ]
         entries: dict[str, list[dict[str, object]]] = {}
-        for row in document.get("prices", []):  # type: ignore[attr-defined]
+        for row in document.get("prices", []):
             listed = {k: v for k, v in row.items() if k != "price_list"}
             entries.setdefault(str(row["price_list"]), []).append(listed)
         price_lists = [
             {**row, "entries": entries.get(str(row["name"]), [])}
-            for row in document.get("price_lists", [])  # type: ignore[attr-defined]
+            for row in document.get("price_lists", [])
         ]
-        rest = {k: v for k, v in document.items() if k not in ("format_support", "prices")}
-        return cls.model_validate(
-            {**rest, "models": models, "gpus": gpus, "price_lists": price_lists}
-        )
+        rows = {**document, "models": models, "gpus": gpus, "price_lists": price_lists}
+        kept: dict[str, list[Any]] = {}
+        skipped: list[SkippedRow] = []
+        for part, kind in ROW_TYPES.items():
+            kept[part] = []
+            for row in rows.get(part) or []:
+                try:
+                    kept[part].append(kind.model_validate(row))
+                except ValidationError as exc:
+                    skipped.append(SkippedRow(part=part, row=_describe(row), reason=_reason(exc)))
+        return cls.model_validate({"digest": document["digest"], **kept, "skipped": skipped})
 
     def price_list(self, name: str | None = None) -> PriceList:
         """A shipped price list by name; without one, the default list."""

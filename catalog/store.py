@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from advisor.errors import ImportRejectedError, InvalidInputError, UnknownNameError
-from advisor.vocabulary import FORMAT_COMPUTE, ComputeType
 from catalog.db import Connection, transaction
 from catalog.queries import records
 from catalog.records import Batch, IngestResult, PublishedAccuracyRow, RunRecord, SourceRecord
@@ -42,25 +41,26 @@ class Names:
 
 
 class GpuCompute:
-    """Which tensor-core types each catalog GPU has: a format it lacks cannot have run there."""
+    """Which formats vLLM runs on each catalog GPU (its `format_support` table, the one the
+    advisor reads): a measurement in a format that cannot run there is refused at import."""
 
     def __init__(self, con: Connection) -> None:
-        self._has: dict[str, set[ComputeType]] = {}
-        for gpu, fp8, int8 in con.execute(sql("gpu_compute")).fetchall():
-            has = {ComputeType.BF16}
-            has |= {ComputeType.FP8} if fp8 else set()
-            has |= {ComputeType.INT8} if int8 else set()
-            self._has[gpu] = has
+        self._runs: dict[str, dict[str, str | None]] = {}
+        self._refused: dict[str, dict[str, str | None]] = {}
+        for gpu, fmt, support, note in con.execute(sql("gpu_compute")).fetchall():
+            table = self._refused if support == "no" else self._runs
+            table.setdefault(gpu, {})[fmt] = note
 
     def check(self, run: RunRecord, gpu: str, where: str) -> None:
-        compute = FORMAT_COMPUTE[run.format]
-        if compute not in self._has.get(gpu, {compute}):
-            raise ImportRejectedError(
-                where,
-                f"format {run.format.value} needs {compute.value} tensor cores, which {gpu} does "
-                f"not have; formats {gpu} can run: "
-                + ", ".join(f.value for f, c in FORMAT_COMPUTE.items() if c in self._has[gpu]),
-            )
+        fmt = run.format.value
+        if fmt in self._runs.get(gpu, {}) or gpu not in self._runs:
+            return
+        why = self._refused.get(gpu, {}).get(fmt) or "not in vLLM's table for it"
+        raise ImportRejectedError(
+            where,
+            f"format {fmt} does not run on {gpu} ({why}); formats vLLM runs on {gpu}: "
+            + ", ".join(sorted(self._runs[gpu])),
+        )
 
 
 def execute_script(con: Connection, text: str, params: dict[str, Any]) -> None:

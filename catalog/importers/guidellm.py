@@ -9,7 +9,6 @@ Metrics are the same shape in all: distributions under `metrics.<name>.successfu
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,15 @@ from pydantic import Field, ValidationError
 
 from advisor.errors import ImportRejectedError, MissingFieldError
 from advisor.vocabulary import Frozen, Strategy, format_from_name, parse_format
-from catalog.importers.common import ImportOptions, dig, read_document, rejected_validation, sha256
+from catalog.importers.common import (
+    ImportOptions,
+    dig,
+    guarded,
+    read_document,
+    rejected_validation,
+    sha256,
+    utc_time,
+)
 from catalog.records import Batch, Distribution, LoadPoint, RunRecord, SourceRecord
 
 # GuideLLM metric -> (catalog distribution, scale to the catalog's unit)
@@ -72,7 +79,11 @@ def _load_point(index: int, benchmark: dict[str, Any], layout: Layout) -> LoadPo
         raise ValueError(f"strategy {kind!r} is not one of {', '.join(Strategy)}")
     stats = {}
     for name, (target, scale) in DISTRIBUTIONS.items():
-        dist = _distribution(metrics, name, scale)
+        try:
+            dist = _distribution(metrics, name, scale)
+        except ValidationError as exc:
+            reason = exc.errors()[0]["msg"].removeprefix("Value error, ")
+            raise ValueError(f"{name}: {reason}") from None
         if dist is not None:
             stats[target] = dist
     start = benchmark.get("start_time")
@@ -90,7 +101,7 @@ def _load_point(index: int, benchmark: dict[str, Any], layout: Layout) -> LoadPo
         errored=int(totals.get("errored", 0)),
         incomplete=int(totals.get("incomplete", 0)),
         duration_s=benchmark.get("duration"),
-        started_at=datetime.fromtimestamp(float(start), UTC) if start else None,
+        started_at=utc_time(start, "start_time"),
         stats=stats,
     )
 
@@ -219,6 +230,7 @@ def _layout(document: Any, path: Path) -> Layout:
     )
 
 
+@guarded
 def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
     """Read one GuideLLM report into a batch: one run, one load point per sub-benchmark."""
     options = options or ImportOptions()

@@ -7,7 +7,6 @@ percent, as the study prints them; any other metric is kept as reported (score_u
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -15,7 +14,14 @@ from pydantic import ValidationError
 
 from advisor.errors import ImportRejectedError, MissingFieldError
 from advisor.vocabulary import format_from_name, parse_format
-from catalog.importers.common import ImportOptions, read_document, rejected_validation, sha256
+from catalog.importers.common import (
+    ImportOptions,
+    guarded,
+    read_document,
+    rejected_validation,
+    sha256,
+    utc_time,
+)
 from catalog.records import AccuracyRow, Batch, RunRecord, SourceRecord
 
 FRACTION_METRIC = re.compile(
@@ -87,6 +93,8 @@ def _samples(document: dict[str, Any]) -> dict[str, Samples]:
 def _number(value: Any) -> float | None:
     if value is None or value == "N/A":
         return None
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is a boolean, not a number")
     return float(value)
 
 
@@ -104,6 +112,8 @@ def _rows(document: dict[str, Any], suite: str | None) -> list[AccuracyRow]:
         for key, value in metrics.items():
             if "," not in key or "_stderr," in key or value is None or isinstance(value, str):
                 continue
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"results[{task!r}][{key!r}] is {value!r}, not a number")
             metric, filter_name = key.split(",", 1)
             fraction = bool(FRACTION_METRIC.match(metric))
             scale = 100.0 if fraction else 1.0
@@ -127,6 +137,7 @@ def _rows(document: dict[str, Any], suite: str | None) -> list[AccuracyRow]:
     return rows
 
 
+@guarded
 def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
     """Read one lm-eval results file into a batch: one run, a row per task/metric/filter."""
     options = options or ImportOptions()
@@ -184,7 +195,7 @@ def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
         model=model,
         format=fmt,
         method=options.method,
-        started_at=datetime.fromtimestamp(float(date), UTC) if date else None,
+        started_at=utc_time(date, "date"),
         args=protocol,
         accuracy=rows,
     )

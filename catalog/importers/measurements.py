@@ -21,7 +21,7 @@ from pydantic import Field, ValidationError, field_validator
 from advisor.errors import ImportRejectedError, UnknownNameError
 from advisor.vocabulary import Format, Frozen, parse_format
 from catalog import hygiene
-from catalog.importers.common import ImportOptions, sha256
+from catalog.importers.common import ImportOptions, guarded, read_bounded, sha256
 from catalog.records import AsyncRow, Batch, RunRecord, SourceRecord, SyncRow
 
 REQUIRED = (
@@ -127,13 +127,11 @@ def _parse(path: Path, line: int, row: dict[str | None, str | None]) -> Measurem
 RunKey = tuple[str, Format, str, int, str | None, str | None, str | None]
 
 
+@guarded
 def parse_result(path: Path, options: ImportOptions | None = None) -> Batch:
     """Read a measurements CSV into one batch: one run per configuration and cited source."""
     options = options or ImportOptions()
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ImportRejectedError(str(path), f"cannot read the file ({exc.strerror})") from exc
+    raw = read_bounded(path)
     if not raw.strip():
         raise ImportRejectedError(str(path), "the file is empty")
     sync: dict[RunKey, dict[tuple[str | None, int, int], dict[str, float]]] = defaultdict(dict)

@@ -1,1 +1,4 @@
-SELECT gpu, fp8_tflops IS NOT NULL, int8_tops IS NOT NULL FROM gpu_specs
+SELECT g.gpu, f.format, f.support, f.note
+FROM gpu_specs AS g
+JOIN format_support AS f ON f.vendor = g.vendor AND f.architecture = g.architecture
+ORDER BY g.gpu, f.format

@@ -109,7 +109,11 @@ def test_bad_rows_are_refused_in_one_line(
     [
         ("9b,bf16,h100,1,256,128,latency_s,1.0\n", UnknownNameError, r"add-model"),
         ("8b,bf16,h1000,1,256,128,latency_s,1.0\n", UnknownNameError, r"unknown gpu 'h1000'"),
-        ("8b,fp8,a100,1,256,128,latency_s,1.0\n", ImportRejectedError, r"fp8 tensor cores.*a100"),
+        (
+            "8b,int8,b200,1,256,128,latency_s,1.0\n",
+            ImportRejectedError,
+            r"int8 does not run on b200 .*compute capability.*formats vLLM runs on b200: bf16, fp8, int4",
+        ),
     ],
 )
 def test_names_and_formats_the_catalog_refuses_leave_it_unchanged(

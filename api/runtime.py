@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import io
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -44,6 +45,8 @@ from catalog.snapshot import read_snapshot
 
 T = TypeVar("T")
 
+LOG = logging.getLogger("advisor")
+
 
 def load_snapshot(settings: Settings) -> Snapshot:
     """The catalog's snapshot, from a JSON copy beside the fitted models when the catalog file
@@ -62,6 +65,8 @@ def load_snapshot(settings: Settings) -> Snapshot:
         snapshot = Snapshot.from_rows(read_snapshot(con))
     finally:
         con.close()
+    for row in snapshot.skipped:
+        LOG.warning("catalog row skipped (%s: %s): %s", row.part, row.row, row.reason)
     copy = _snapshot_copy(settings, path)  # the open may have built or migrated the file
     if copy is not None:
         _write_atomically(copy, snapshot.model_dump_json(by_alias=True))

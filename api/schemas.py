@@ -324,6 +324,11 @@ class Health(ApiModel):
     status: str = Field(description="ok, ready, or why not ready")
     catalog: str | None = Field(default=None, description="catalog file")
     rows: dict[str, int] | None = Field(default=None, description="rows per catalog table")
+    skipped: list[str] = Field(
+        default_factory=list,
+        description="catalog rows the advisor skipped because they break its constraints "
+        "(part: row: reason), at most 20; the answers are made without them",
+    )
 
 
 class Problem(BaseModel):

@@ -40,6 +40,12 @@ class OperationsController(Controller):
         except Exception as exc:
             return Response(Health(status=f"not ready: {clip(str(exc))}"), status_code=503)
         # The file's name only: a response names no server path.
+        skipped = [f"{s.part}: {s.row}: {s.reason}" for s in engine.advisor.snapshot.skipped]
         return Response(
-            Health(status="ready", catalog=engine.settings.catalog_path.name, rows=rows)
+            Health(
+                status="ready",
+                catalog=engine.settings.catalog_path.name,
+                rows=rows,
+                skipped=skipped[:20],
+            )
         )

@@ -159,7 +159,8 @@ class Snapshot(Frozen):
             {
                 "model": row["model"],
                 "hf_id": row["hf_id"],
-                "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id")},
+                "quantized": row.get("quantized"),
+                "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id", "quantized")},
             }
             for row in document["models"]  # type: ignore[attr-defined]
         ]

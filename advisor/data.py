@@ -202,7 +202,8 @@ class Snapshot(Frozen):
             {
                 "model": row.get("model"),
                 "hf_id": row.get("hf_id"),
-                "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id")},
+                "quantized": row.get("quantized"),
+                "arch": {k: v for k, v in row.items() if k not in ("model", "hf_id", "quantized")},
             }
             for row in document["models"]
         ]

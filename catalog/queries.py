@@ -10,6 +10,7 @@ import duckdb
 
 from advisor.architecture import Architecture
 from advisor.errors import CatalogError, InvalidInputError
+from advisor.vocabulary import Format
 from catalog.db import Connection, first_line, transaction
 from catalog.sqlfiles import sql
 
@@ -47,43 +48,31 @@ def coverage(con: Connection, model: str | None = None) -> dict[str, Any]:
 
 
 def add_model(
-    con: Connection, name: str, arch: Architecture, hf_id: str | None, source: str
+    con: Connection,
+    name: str,
+    arch: Architecture,
+    hf_id: str | None,
+    source: str,
+    quantized: Format | None = None,
 ) -> None:
-    """Add (or update) a user model; the study's models cannot be overwritten. The catalog's
-    columns describe dense full-attention decoders: a model with experts, latent attention or
-    sliding windows would be read back without them, so it is refused until they are stored."""
-    if arch.experts or arch.latent_attention or arch.sliding_layers:
-        raise InvalidInputError(
-            f"model {name!r} ({arch.family}) has experts, latent attention or sliding windows, "
-            "which the catalog does not store yet; give its config.json as --model PATH instead"
-        )
+    """Add (or update) a user model with its whole architecture (experts, latent attention and
+    sliding windows included) and, for an already-quantized checkpoint, its format; the study's
+    models cannot be overwritten."""
     existing = con.execute(sql("model_origin"), [name]).fetchone()
     if existing is not None and existing[0] == "seed":
         raise InvalidInputError(
             f"model {name!r} is one of the embedded study models; choose another --name"
         )
+    # Every field is bound by name: one the statement does not store is refused by DuckDB.
+    fields = {
+        "model": name,
+        "hf_id": hf_id,
+        **arch.model_dump(),
+        "quantized": None if quantized is None else quantized.value,
+        "source": source,
+    }
     with transaction(con):
-        con.execute(
-            sql("upsert_model"),
-            [
-                name,
-                hf_id,
-                arch.family,
-                arch.architecture,
-                arch.params_b,
-                arch.layers,
-                arch.hidden_size,
-                arch.heads,
-                arch.kv_heads,
-                arch.head_dim,
-                arch.intermediate_size,
-                arch.vocab_size,
-                arch.tied_embeddings,
-                arch.attention_bias,
-                arch.max_position_embeddings,
-                source,
-            ],
-        )
+        con.execute(sql("upsert_model"), fields)
 
 
 def export(con: Connection, directory: Path) -> list[Path]:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from advisor.architecture import architecture_from_config
+from advisor.architecture import architecture_from_config, quantized_format
 from advisor.errors import InvalidInputError
 from api.cli.shell import err, opened, out
 from api.render import as_records, plain, print_csv, print_json, print_table
@@ -280,13 +280,15 @@ def catalog_remove(ctx: click.Context, source_id: int) -> None:
 @click.pass_context
 def add_model(ctx: click.Context, config: Path, name: str | None, hf_id: str | None) -> None:
     """Add a model from a Hugging Face config.json (a file or a model folder)."""
-    arch = architecture_from_config(load_config(config), str(config))
+    data = load_config(config)
+    arch = architecture_from_config(data, str(config))
+    quantized = quantized_format(data, str(config))
     folder = config if config.is_dir() else config.resolve().parent
     model = (name or folder.name).strip().lower()
     if not model:
         raise InvalidInputError("cannot derive a model name from the path; pass --name")
     with opened(ctx, read_only=False) as con:
-        queries.add_model(con, model, arch, hf_id, str(config.resolve()))
+        queries.add_model(con, model, arch, hf_id, str(config.resolve()), quantized)
     click.echo(
         f"added {model}: {arch.architecture}, {arch.params_b:g}B parameters, {arch.layers} layers, "
         f"hidden {arch.hidden_size}, {arch.heads} heads / {arch.kv_heads} KV heads"

@@ -112,7 +112,8 @@ def test_bad_rows_are_refused_in_one_line(
         (
             "8b,int8,b200,1,256,128,latency_s,1.0\n",
             ImportRejectedError,
-            r"int8 does not run on b200 .*compute capability.*formats vLLM runs on b200: bf16, fp8, int4",
+            r"int8 does not run on b200 .*compute capability"
+            r".*formats vLLM runs on b200: bf16, fp8, int4",
         ),
     ],
 )

@@ -107,6 +107,8 @@ def predict_operating(
     binding = list(found.binding)
     target = np.array([m if m is not None else np.nan for m in measured])
     fix = ok & np.isfinite(target) & (target > 0)
+    # Measured to meet the limits at no rate at all: the model's figure must not stand in.
+    qps[ok & np.isfinite(target) & (target <= 0)] = 0.0
     if fix.any():
         factor[fix], qps[fix], bound = _matched(
             chosen.take(fix), _take(limits, fix), target[fix] / replicas[fix]

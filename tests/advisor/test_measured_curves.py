@@ -63,6 +63,20 @@ def test_an_imported_sweep_sets_the_max_qps_and_says_measured(
     assert free["max_qps"] > after["max_qps"]
 
 
+def test_a_curve_that_misses_the_limits_at_every_rate_is_not_replaced_by_the_model(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Under a 55 ms TTFT limit even the sweep's synchronous point (55.9 ms) fails: measured,
+    nothing meets the limits. The answer says so rather than showing the model's rate."""
+    options = ImportOptions(model="8b", format="bf16", gpu="h100", gpu_count=1)
+    ingest(con, guidellm.parse_result(SWEEP, options))
+    missed = answer(Snapshot.from_rows(read_snapshot(con)), ttft_limit_ms=55)
+    assert missed["label"] == "measured"
+    assert missed["max_qps"] == 0.0
+    assert missed["reason"] == "throughput"
+    assert "cannot meet the limits at any load" in missed["detail"]
+
+
 def test_the_load_curve_figure_predicts_each_point_from_the_others(
     con: duckdb.DuckDBPyConnection, fitted: Advisor
 ) -> None:

@@ -1,64 +1,31 @@
-"""Bring another catalog's imports into this one (`advisor catalog merge`): a DuckDB catalog,
-opened read-only, or a folder of Parquet files written by `advisor catalog export`.
+"""Bring another catalog's imports into this one (`advisor catalog merge`).
 
-Every import of the other catalog is read back into the batch that would import it, so it
-passes the same validation as an import (`catalog.records`, names, formats per GPU) and lands
-through `store.write`, all in one transaction. An import is identified by its file's sha256: one
-already here is skipped if its rows are the same and refused if they differ; the embedded study
-tables and model cards are each catalog's own and are never copied.
+Each import of the other catalog is read back into the batch that would import it
+(`catalog.readback`, validated as an import is) and written through `store.write`, after the
+model definitions it needs, all in one transaction; `store.write` resolves the names and checks
+each format against the GPU as for an import. An import is identified by its file's sha256: one
+already here is skipped when its rows are the same and refused when they differ; a model, GPU or
+use case the two catalogs define differently is refused too.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 from pydantic import Field, ValidationError
 
-from advisor.errors import CatalogError, ImportRejectedError, InvalidInputError
+from advisor.errors import CatalogError, ImportRejectedError, UnknownNameError
 from advisor.structure import Architecture
 from advisor.vocabulary import Frozen
-from catalog import hygiene
-from catalog.db import (
-    Connection,
-    applied_migrations,
-    connect,
-    first_line,
-    pending_migrations,
-    refuse_unreadable,
-    transaction,
-)
+from catalog.db import Connection, first_line, transaction
 from catalog.importers.common import rejected_validation
-from catalog.queries import MEASUREMENT_TABLES, records
-from catalog.records import (
-    AccuracyRow,
-    AsyncRow,
-    Batch,
-    Distribution,
-    LoadPoint,
-    PublishedAccuracyRow,
-    RunRecord,
-    SimilarityRow,
-    SourceRecord,
-    SyncRow,
-)
-from catalog.sqlfiles import migrations, sql
-from catalog.store import SEEDED_KINDS, write
-
-# What a merge reads of the other catalog: the tables and views `catalog export` writes.
-READ = ("sources", "runs", *MEASUREMENT_TABLES, "models", "gpus", "use_cases")
-ROW_LISTS = {
-    "sync_results": ("sync", SyncRow),
-    "async_results": ("async_", AsyncRow),
-    "accuracy_results": ("accuracy", AccuracyRow),
-    "similarity_results": ("similarity", SimilarityRow),
-}
-SEEDED = {"seeded": list(SEEDED_KINDS)}
+from catalog.readback import Imports, open_other, read_imports, read_rows, row_count
+from catalog.records import Batch
+from catalog.sqlfiles import sql
+from catalog.store import Names, write
 
 
 class MergedSource(Frozen):
@@ -90,172 +57,6 @@ class MergeResult(Frozen):
         return sum(s.runs for s in self.added)
 
 
-class Imports(Frozen):
-    """A catalog's imports, by the sha256 of their file: this catalog's id and the batch."""
-
-    batches: dict[str, tuple[int, Batch]] = Field(description="sha256 -> (source id, batch)")
-    embedded: int = Field(ge=0, description="embedded sources, left out")
-
-
-@contextmanager
-def open_other(path: Path) -> Iterator[Connection]:
-    """The other catalog, read-only, with the tables and views a merge reads under their names."""
-    path = path.expanduser()
-    if path.is_dir():
-        con = _export_folder(path)
-    elif path.is_file():
-        con = _catalog_file(path)
-    else:
-        raise InvalidInputError(
-            f"{path} does not exist; give a catalog file (.duckdb) or a folder written by "
-            "`advisor catalog export`"
-        )
-    try:
-        yield con
-    finally:
-        con.close()
-
-
-def _catalog_file(path: Path) -> Connection:
-    con = connect(path, read_only=True)
-    try:
-        try:
-            applied = applied_migrations(con)
-        except duckdb.Error as exc:
-            raise CatalogError(
-                f"{path} cannot be read, cut short or damaged ({first_line(exc)}); give a "
-                "catalog file or a folder written by `advisor catalog export`"
-            ) from exc
-        if not applied:
-            raise CatalogError(
-                f"{path} is not an advisor catalog (it has no schema_migrations); give a catalog "
-                "file or a folder written by `advisor catalog export`"
-            )
-        refuse_unreadable(con, path)
-        known = [version for version, _, _ in migrations()]
-        if max(applied) > max(known):
-            raise CatalogError(
-                f"catalog {path} has schema version {max(applied)}, newer than this advisor's "
-                f"{max(known)}; merge with the advisor that wrote it, or upgrade"
-            )
-        if pending_migrations(con):
-            raise CatalogError(
-                f"catalog {path} has an older schema (version {max(applied)}; this advisor's: "
-                f"{max(known)}); open it once with this advisor (`advisor --catalog {path} "
-                "catalog path`) and merge again"
-            )
-    except BaseException:
-        con.close()
-        raise
-    return con
-
-
-def _export_folder(folder: Path) -> Connection:
-    missing = [name for name in READ if not (folder / f"{name}.parquet").is_file()]
-    if missing:
-        lacks = ", ".join(f"{name}.parquet" for name in missing)
-        raise CatalogError(
-            f"{folder} is not a catalog export: it lacks {lacks} (`advisor catalog export DIR` "
-            "writes them all)"
-        )
-    con = duckdb.connect(":memory:")
-    name = READ[0]
-    try:
-        for name in READ:
-            con.read_parquet(str(folder / f"{name}.parquet")).create_view(name)
-    except duckdb.Error as exc:
-        con.close()
-        raise CatalogError(
-            f"{folder / name}.parquet cannot be read as Parquet ({first_line(exc)})"
-        ) from exc
-    return con
-
-
-def _rows(con: Connection, name: str, where: str, params: dict[str, Any] | None = None) -> Any:
-    try:
-        return records(con, name, params)
-    except duckdb.Error as exc:
-        raise CatalogError(
-            f"{where} cannot be read as a catalog ({first_line(exc)}); give a catalog file or "
-            "a folder written by `advisor catalog export`"
-        ) from exc
-
-
-def _by(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
-    grouped: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        grouped[row.pop(key)].append(row)
-    return grouped
-
-
-def _json(text: Any) -> dict[str, Any]:
-    return json.loads(text) if isinstance(text, str) else dict(text or {})
-
-
-def read_imports(con: Connection, where: str) -> Imports:
-    """Every import of a catalog as the batch that would import it, each row validated as an
-    import validates it; `where` names the catalog in the one-line refusals."""
-    sources = _rows(con, "merge_sources", where)
-    runs = _by(_rows(con, "merge_runs", where, SEEDED), "source_id")
-    lists = {
-        table: _by(_rows(con, f"merge_{table}", where, SEEDED), "run_id") for table in ROW_LISTS
-    }
-    points = _by(_rows(con, "merge_benchmarks", where, SEEDED), "run_id")
-    stats = _by(_rows(con, "merge_latency_stats", where, SEEDED), "load_point_id")
-    published = _by(_rows(con, "merge_published_accuracy", where, SEEDED), "source_id")
-    batches: dict[str, tuple[int, Batch]] = {}
-    embedded = 0
-    for source in sources:
-        if source["kind"] in SEEDED_KINDS:
-            embedded += 1
-            continue
-        source_id = int(source.pop("source_id"))
-        if source["sha256"] in batches:
-            raise ImportRejectedError(where, f"two sources share the sha256 {source['sha256']}")
-        try:
-            batch = Batch(
-                source=SourceRecord.model_validate({**source, "details": _json(source["details"])}),
-                runs=[
-                    _run(run, lists, points.get(run["run_id"], []), stats)
-                    for run in runs.get(source_id, [])
-                ],
-                published_accuracy=[
-                    PublishedAccuracyRow.model_validate(p) for p in published.get(source_id, [])
-                ],
-            )
-        except ValidationError as exc:
-            raise rejected_validation(Path(where), f"source {source['name']}", exc) from exc
-        # A spreadsheet's cells that ended early are flagged at import; a merge flags them too.
-        batches[batch.source.sha256] = (
-            source_id,
-            hygiene.checked(batch) if batch.source.kind == "measurements" else batch,
-        )
-    return Imports(batches=batches, embedded=embedded)
-
-
-def _run(
-    run: dict[str, Any],
-    lists: dict[str, dict[Any, list[dict[str, Any]]]],
-    points: list[dict[str, Any]],
-    stats: dict[Any, list[dict[str, Any]]],
-) -> RunRecord:
-    run_id = run.pop("run_id")
-    rows = {
-        field: [model.model_validate(r) for r in lists[table].get(run_id, [])]
-        for table, (field, model) in ROW_LISTS.items()
-    }
-    load_points = []
-    for point in points:
-        distributions = {}
-        for stat in stats.get(point.pop("load_point_id"), []):
-            metric = stat.pop("metric")
-            distributions[metric] = Distribution.model_validate(stat)
-        load_points.append(LoadPoint.model_validate({**point, "stats": distributions}))
-    return RunRecord.model_validate(
-        {**run, "args": _json(run["args"]), **rows, "load_points": load_points}
-    )
-
-
 def _content(batch: Batch) -> list[str]:
     """What an import contributed, whatever the ids and the order: its runs and rows."""
     runs = []
@@ -268,19 +69,11 @@ def _content(batch: Batch) -> list[str]:
     return sorted(runs) + sorted(published)
 
 
-def _row_count(batch: Batch) -> int:
-    """Rows as an import counts them (`store.ingest`): load points, not their distributions."""
-    return sum(
-        len(r.sync) + len(r.async_) + len(r.load_points) + len(r.accuracy) + len(r.similarity)
-        for r in batch.runs
-    ) + len(batch.published_accuracy)
-
-
 def _summary(batch: Batch) -> str:
     runs = sorted(
         {f"{r.model} {r.format.value} {r.gpu or '-'}x{r.gpu_count or '-'}" for r in batch.runs}
     )
-    return f"{len(batch.runs)} run(s) of {', '.join(runs) or 'no model'}, {_row_count(batch)} rows"
+    return f"{len(batch.runs)} run(s) of {', '.join(runs) or 'no model'}, {row_count(batch)} rows"
 
 
 def _refuse_conflicts(ours: Imports, theirs: Imports, where: str) -> None:
@@ -302,7 +95,7 @@ def _refuse_conflicts(ours: Imports, theirs: Imports, where: str) -> None:
 
 
 def _definitions(con: Connection, name: str, key: str, where: str) -> dict[str, dict[str, Any]]:
-    return {row[key]: row for row in _rows(con, name, where)}
+    return {row[key]: row for row in read_rows(con, name, where)}
 
 
 def _differ(ours: dict[str, Any], theirs: dict[str, Any], ignore: tuple[str, ...]) -> str | None:
@@ -332,9 +125,12 @@ def _models_to_add(
         for run in batch.runs:
             used["model"].add(run.model)
             used["gpu"].update([run.gpu] if run.gpu else [])
-            used["use_case"].update(
-                u for u in [run.use_case, *(r.use_case for r in [*run.sync, *run.async_])] if u
-            )
+            cases = [
+                run.use_case,
+                *(r.use_case for r in run.sync),
+                *(r.use_case for r in run.async_),
+            ]
+            used["use_case"].update(u for u in cases if u)
     added = []
     for kind, names in used.items():
         for name in sorted(names):
@@ -353,7 +149,25 @@ def _models_to_add(
                     f"{kind.replace('_', ' ')} {name} is defined differently in the two catalogs "
                     f"({difference}); nothing merged: its measurements would not mean the same",
                 )
+    _refuse_taken_spellings(con, added, where)
     return added
+
+
+def _refuse_taken_spellings(con: Connection, models: list[dict[str, Any]], where: str) -> None:
+    """A model brought in must not take a Hugging Face id that names another model here."""
+    names = Names(con)
+    for row in models:
+        if not row["hf_id"]:
+            continue
+        try:
+            taken = names.resolve("model", row["hf_id"])
+        except UnknownNameError:
+            continue
+        raise ImportRejectedError(
+            where,
+            f"model {row['model']} has the Hugging Face id {row['hf_id']}, which names {taken} "
+            "here; nothing merged: rename one of them (`advisor catalog add-model --name`)",
+        )
 
 
 def _add_model(con: Connection, row: dict[str, Any], where: str) -> None:
@@ -399,7 +213,7 @@ def merge(con: Connection, path: Path) -> MergeResult:
         raise CatalogError(
             f"{where}: the merge was refused ({first_line(exc)}); nothing merged"
         ) from exc
-    added = []
+    added: list[MergedSource] = []
     for batch, result in zip(new, results, strict=True):
         target = present if result.duplicate else added
         target.append(_merged(result.source_id, batch))
@@ -419,5 +233,5 @@ def _merged(source_id: int, batch: Batch) -> MergedSource:
         name=batch.source.name,
         sha256=batch.source.sha256,
         runs=len(batch.runs),
-        rows=_row_count(batch),
+        rows=row_count(batch),
     )

@@ -46,12 +46,12 @@ TINY_L4 = ImportOptions(model="tiny", format="bf16", gpu="l4", gpu_count=1)
 Step = Callable[[duckdb.DuckDBPyConnection], object]
 
 
-def add_tiny(config: Path) -> Step:
-    """Add the model `tiny` from a fixture config, as `catalog add-model --name tiny` does."""
+def add_tiny(config: Path, name: str = "tiny", hf_id: str | None = None) -> Step:
+    """Add a model from a fixture config, as `catalog add-model --name tiny` does."""
 
     def add(con: duckdb.DuckDBPyConnection) -> None:
         arch = architecture_from_config(load_config(config), str(config))
-        queries.add_model(con, "tiny", arch, None, str(config))
+        queries.add_model(con, name, arch, hf_id, str(config))
 
     return add
 
@@ -296,6 +296,23 @@ def test_a_model_defined_differently_is_refused(make: Callable[..., Path]) -> No
     with pytest.raises(ImportRejectedError, match="model tiny is defined differently") as refused:
         merged(here, there)
     assert "\n" not in str(refused.value)
+    assert unchanged(here) == before
+
+
+def test_a_model_that_takes_another_s_hugging_face_id_is_refused(
+    make: Callable[..., Path],
+) -> None:
+    here = make("here", add_tiny(TINY_QWEN3, hf_id="org/tiny"))
+    there = make(
+        "there",
+        add_tiny(TINY_LLAMA, name="tiny-llama", hf_id="org/tiny"),
+        imports(
+            guidellm.parse_result, CONSTANT, TINY_L4.model_copy(update={"model": "tiny-llama"})
+        ),
+    )
+    before = unchanged(here)
+    with pytest.raises(ImportRejectedError, match="org/tiny, which names tiny here"):
+        merged(here, there)
     assert unchanged(here) == before
 
 

@@ -44,7 +44,7 @@ from catalog.records import (
     SyncRow,
 )
 from catalog.sqlfiles import migrations
-from catalog.store import SEEDED_KINDS
+from catalog.store import SEEDED_KINDS, STAT_METRICS
 
 # What is read of another catalog: the tables and views `catalog export` writes.
 READ = ("sources", "runs", *MEASUREMENT_TABLES, "models", "gpus", "use_cases")
@@ -229,6 +229,8 @@ def _run(
         distributions = {}
         for stat in stats.get(point.pop("load_point_id"), []):
             metric = stat.pop("metric")
+            if metric not in STAT_METRICS:
+                raise ValueError(f"unknown distribution {metric!r}; accepted: {STAT_METRICS}")
             distributions[metric] = Distribution.model_validate(stat)
         load_points.append(LoadPoint.model_validate({**point, "stats": distributions}))
     return RunRecord.model_validate(

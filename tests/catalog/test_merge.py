@@ -430,3 +430,24 @@ def test_the_command_line_merges_and_says_what_it_did(a: Path, b: Path) -> None:
     itself = run(str(a))
     assert itself.exit_code == 1 and "is this catalog" in itself.stderr
     assert len(itself.stderr.strip().splitlines()) == 1
+
+
+def test_an_export_edited_past_what_a_catalog_allows_is_refused(
+    a: Path, b: Path, tmp_path: Path
+) -> None:
+    """A Parquet file has no CHECK constraints: an export can hold what no catalog can."""
+    folder = tmp_path / "edited"
+    con = open_catalog(b, read_only=True)
+    queries.export(con, folder)
+    con.close()
+    stats = folder / "latency_stats.parquet"
+    edited = duckdb.connect()
+    edited.read_parquet(str(stats)).project("* REPLACE ('ttfb_ms' AS metric)").write_parquet(
+        str(folder / "edited.parquet")
+    )
+    edited.close()
+    (folder / "edited.parquet").replace(stats)
+    before = unchanged(a)
+    with pytest.raises(ImportRejectedError, match="unknown distribution 'ttfb_ms'"):
+        merged(a, folder)
+    assert unchanged(a) == before

@@ -14,6 +14,15 @@ from advisor.vocabulary import Format
 from catalog.db import Connection, first_line, transaction
 from catalog.sqlfiles import sql
 
+MEASUREMENT_TABLES = (
+    "sync_results",
+    "async_results",
+    "benchmarks",
+    "latency_stats",
+    "accuracy_results",
+    "similarity_results",
+    "published_accuracy",
+)
 PUBLIC_VIEWS = ("sync_latency", "async_throughput", "accuracy", "gpus", "models", "load_points")
 EXPORTED = (
     *PUBLIC_VIEWS,
@@ -23,6 +32,8 @@ EXPORTED = (
     "formats",
     "sources",
     "runs",
+    # The measurement tables whole, so that `catalog merge` can read an export as a catalog.
+    *MEASUREMENT_TABLES,
 )
 
 

@@ -311,6 +311,9 @@ class SourceRecord(Frozen):
     tool_version: str | None = Field(default=None, description="its version")
     citation: str | None = Field(default=None, description="publication, for published data")
     host: str | None = Field(default=None, description="host that imported it")
+    imported_at: datetime | None = Field(
+        default=None, description="when it was first imported (a merge keeps it); None: now"
+    )
     details: dict[str, Any] = Field(default_factory=dict, description="anything else recorded")
 
     @model_validator(mode="after")

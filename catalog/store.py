@@ -311,7 +311,7 @@ def _ingest(
             src.tool_version,
             src.citation,
             src.host or socket.gethostname(),
-            datetime.now(UTC).replace(tzinfo=None),
+            _naive_utc(src.imported_at) or datetime.now(UTC).replace(tzinfo=None),
             _json(src.details),
         ],
     ).fetchone()
@@ -342,8 +342,13 @@ def ingest(
     else does: raising there takes them back out.
     """
     with transaction(con):
-        names, compute = Names(con), GpuCompute(con)
-        results = [_ingest(con, names, compute, batch, replace) for batch in batches]
+        results = write(con, *batches, replace=replace)
         if before_commit is not None:
             before_commit(con, results)
         return results
+
+
+def write(con: Connection, *batches: Batch, replace: bool = False) -> list[IngestResult]:
+    """`ingest` inside the caller's transaction (a merge adds models first, in the same one)."""
+    names, compute = Names(con), GpuCompute(con)
+    return [_ingest(con, names, compute, batch, replace) for batch in batches]

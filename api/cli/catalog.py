@@ -1,5 +1,5 @@
 """`advisor catalog ...`: where the catalog is, what it covers, read-only SQL, imports of real
-tool output and their removal, user models, and Parquet export."""
+tool output and their removal, user models, Parquet export, and merging another catalog."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from advisor.architecture import architecture_from_config, quantized_format
 from advisor.errors import InvalidInputError
 from api.cli.shell import err, opened, out
 from api.render import as_records, plain, print_csv, print_json, print_table
-from catalog import queries, sandbox, store
+from catalog import merge, queries, sandbox, store
 from catalog.db import Connection
 from catalog.importers import guidellm, lm_eval, measurements
 from catalog.importers.common import ImportOptions
@@ -299,8 +299,48 @@ def add_model(ctx: click.Context, config: Path, name: str | None, hf_id: str | N
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
 def catalog_export(ctx: click.Context, directory: Path) -> None:
-    """Write the public views and reference tables as Parquet files into DIRECTORY."""
+    """Write the public views, reference and measurement tables as Parquet files into
+    DIRECTORY (`catalog merge DIRECTORY` reads them back into another catalog)."""
     with opened(ctx, read_only=True) as con:
         written = queries.export(con, directory)
     for path in written:
         click.echo(path)
+
+
+@catalog_group.command("merge")
+@click.argument("other", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object of what was done.")
+@click.pass_context
+def catalog_merge(ctx: click.Context, other: Path, as_json: bool) -> None:
+    """Bring in the imports of another catalog: OTHER is its DuckDB file (read-only) or a folder
+    written by `catalog export`. A file imported in both (same sha256) is kept once, the embedded
+    study and card rows are not copied, and an import or a model, GPU or use case that differs
+    is refused: all in one transaction. Merging twice changes nothing."""
+    with opened(ctx, read_only=False) as con:
+        if Path(ctx.obj.catalog_path).expanduser().resolve() == other.expanduser().resolve():
+            raise InvalidInputError(f"{other} is this catalog; name another one to merge")
+        result = merge.merge(con, other)
+    if as_json:
+        print_json(
+            {
+                **result.model_dump(mode="json"),
+                "sources_added": len(result.added),
+                "sources_present": len(result.present),
+                "runs_added": result.runs_added,
+                "rows_added": result.rows_added,
+            }
+        )
+        return
+    for source in result.added:
+        click.echo(
+            f"added {source.kind}:{source.name}: {source.rows} rows in {source.runs} run(s) "
+            f"(source {source.id})"
+        )
+    for source in result.present:
+        click.echo(f"already present {source.kind}:{source.name} (source {source.id}); skipped")
+    models = f"; models added: {', '.join(result.models_added)}" if result.models_added else ""
+    click.echo(
+        f"merged {result.other}: {len(result.added)} source(s) added ({result.rows_added} rows "
+        f"in {result.runs_added} run(s)), {len(result.present)} already present, "
+        f"{result.embedded_skipped} embedded left out{models}"
+    )

@@ -3,11 +3,36 @@
 "use strict";
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;"}[c]));
-// d significant digits; zeros are trimmed after a decimal point only (1180 stays 1180), and a
-// number with more integer digits than d is written whole, not as 1.23e+4.
-const fmt = (v, d = 3) => (v === null || v === undefined) ? "-" : Math.abs(v) >= 10 ** d ? Math.round(v).toLocaleString("en-US")
-  : Number(v).toPrecision(d).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
-const usd = (v) => (v === null || v === undefined) ? "-" : (v < 1 ? "$" + Number(v).toPrecision(3) : "$" + Number(v).toFixed(2));
+// Figures by the rules of api/figures.py, which the terminal uses too (tests/api/test_page_script.py
+// checks the two agree figure for figure): `d` significant digits in positional notation, whole
+// numbers whole with thousands separators (110.3 -> "110", 1130 -> "1,130"), zeros after the
+// point dropped, never 1.23e-7; rounding half away from zero (toFixed; Decimal's ROUND_HALF_UP).
+const grouped = (digits) => digits.replace(/^\d+/, (whole) => whole.replace(/\B(?=(\d{3})+$)/g, ","));
+function positional(v, decimals) {
+  const size = Math.abs(v);
+  // From 1e21 toFixed writes 1e+21; such a double is a whole number, exact as a BigInt.
+  const text = size >= 1e21 ? BigInt(size) + (decimals ? "." + "0".repeat(decimals) : "") : size.toFixed(decimals);
+  return (v < 0 ? "-" : "") + grouped(text);
+}
+const missing = (v) => v === null || v === undefined || v === "";
+// The power of ten of |v| once rounded to d significant digits (99.96 at 3 digits: 2).
+const exponent = (v, d) => Number(Math.abs(v).toExponential(d - 1).split("e")[1]);
+function fmt(v, d = 3) {
+  if (missing(v)) return "-";
+  v = Number(v);
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const text = positional(v, Math.max(d - 1 - exponent(v, d), 0));
+  return text.includes(".") ? text.replace(/0+$/, "").replace(/\.$/, "") : text;
+}
+// Dollars and cents from $0.10 up ($0.80 beside $1.60); below, three significant digits ($0.0000179).
+function usd(v) {
+  if (missing(v)) return "-";
+  v = Number(v);
+  if (v === 0 || !Number.isFinite(v)) return "$" + v;
+  const e = exponent(v, 3);
+  return (v < 0 ? "-" : "") + "$" + positional(Math.abs(v), e >= -1 ? 2 : 2 - e);
+}
+const percent = (v) => missing(v) ? "-" : positional(Number(v), 2) + "%";
 
 async function api(path, options) {
   const response = await fetch(path, options);

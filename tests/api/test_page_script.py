@@ -29,14 +29,15 @@ const exported = ";globalThis.page = {targetsLine, optionColumns, winnerFigures,
 vm.runInContext(fs.readFileSync(process.argv[1], "utf8") + exported, context);
 const doc = JSON.parse(fs.readFileSync(0, "utf8"));
 const page = context.page;
+const text = (html) => html.replace(/<[^>]*>/g, "");  // what a reader sees of the markup
 const options = [doc.recommendation, ...doc.alternatives];
 const columns = page.optionColumns(doc.query, options);
 process.stdout.write(JSON.stringify({
   targets: page.targetsLine(doc.query),
   headers: columns.map(([header]) => header),
-  first: columns.map(([, cell]) => cell(options[0])),
-  winner: page.winnerFigures(doc.recommendation, doc.query),
-  fleet: page.fleetText(doc.recommendation, doc.query),
+  first: columns.map(([, cell]) => text(cell(options[0]))),
+  winner: text(page.winnerFigures(doc.recommendation, doc.query)),
+  fleet: text(page.fleetText(doc.recommendation, doc.query)),
   numbers: [1180, 1000, 0.5, 12345].map((v) => page.fmt(v, 4)),
 }));
 """
@@ -78,7 +79,7 @@ def run_page(document: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_page_names_the_percentile_and_the_operating_point() -> None:
     got = run_page(answer(QUERY, [option(1), option(2)]).model_dump(mode="json"))
-    assert got["targets"].startswith("TTFT < 1000 ms, ITL < 100 ms at p95, constant arrivals")
+    assert got["targets"].startswith("TTFT < 1,000 ms, ITL < 100 ms at p95, constant arrivals")
     assert "QPS @ op" in got["headers"] and "TTFT / ITL p95 ms" in got["headers"]
     assert "limited by" in got["headers"] and "max QPS (80%)" in got["headers"]
     assert "kv_cache" in got["first"]
@@ -112,7 +113,8 @@ EDGES = [110.3, 1130.0, 1180.0, 99.96, 49.976, 0.09996, 2.5, 0.125, 1e-7, 1.79e-
 def test_the_page_writes_every_figure_as_the_terminal_does() -> None:
     rng = np.random.default_rng(0)
     values = EDGES + [float(v) for v in 10 ** rng.uniform(-8, 8, 3000)]
-    values += [float(np.round(v, k)) for v, k in zip(values[:600], rng.integers(0, 4, 600))]
+    rounded = zip(values[:600], rng.integers(0, 4, 600), strict=True)
+    values += [float(np.round(v, k)) for v, k in rounded]
     values += [-v for v in values[:50]]
     pairs = [(v, d) for v in values for d in (3, 4)]
     dollars = [abs(v) for v in values]

@@ -101,9 +101,9 @@ class Chart:
     guides: list[Guide] = field(default_factory=list)
     frontier: list[tuple[float, float]] = field(default_factory=list)
     region: tuple[float, float] | None = None  # feasible x range (data units), shaded
-    region_y: tuple[float, float] | None = None  # and y range; None: the whole axis
     legend: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
+    region_y: tuple[float, float] | None = None  # feasible y range; None: the whole axis
     width: int = WIDTH  # the picture's own size: text stays legible where it is drawn small
     height: int = HEIGHT
     font_size: int = 12

@@ -66,6 +66,7 @@ function queryBody() {
   const only = $("#prices-only").checked;
   if (only && !prices.length) throw new Error("replace the list: give at least one price row (GPU, GPUs per offer, $/hour) or paste a CSV");
   if (prices.length) { body.prices = prices; body.prices_only = only; }
+  if (only) delete body.price_list;  // your prices alone: no list to merge them over
   return body;
 }
 

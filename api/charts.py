@@ -31,14 +31,18 @@ class Axis:
         if self.categories is not None:
             return [float(i) for i in range(len(self.categories))]
         if self.scale == "log":
-            out = []
-            for exponent in range(
-                math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi)) + 1
-            ):
-                for m in (1, 2, 5):
-                    value = m * 10.0**exponent
-                    if self.lo <= value <= self.hi:
-                        out.append(value)
+            # 1, 2, 5 per decade; a span of less than a decade gets every whole multiple.
+            for multiples in ((1, 2, 5), tuple(range(1, 10))):
+                out = [
+                    m * 10.0**exponent
+                    for exponent in range(
+                        math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi)) + 1
+                    )
+                    for m in multiples
+                    if self.lo <= m * 10.0**exponent <= self.hi
+                ]
+                if len(out) >= 3:
+                    break
             return out
         step = _nice_step((self.hi - self.lo) / 6)
         start = math.ceil(self.lo / step) * step

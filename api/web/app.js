@@ -194,7 +194,8 @@ function queryWords(q) {
   if (limits.length) parts.push(limits.join(" and ") + (q.mode === "sync" ? "" : " at " + pct(q) + ", " + (q.arrivals || "poisson") + " arrivals"));
   if (q.min_recovery_pct) parts.push("accuracy ≥ " + fmt(q.min_recovery_pct, 6) + "% of BF16 on " + q.suite);
   const gpus = (q.gpus || []).map((g) => (NAMES.gpus[g] || {}).name || g);
-  if (gpus.length) parts.push("on " + (gpus.length > 4 ? gpus.length + " GPU types (" + (q.gpus || []).join(", ") + ")" : gpus.join(" or ")));
+  const either = (names) => names.length > 1 ? names.slice(0, -1).join(", ") + " or " + names[names.length - 1] : names.join("");
+  if (gpus.length) parts.push("on " + (gpus.length > 4 ? gpus.length + " GPU types (" + (q.gpus || []).join(", ") + ")" : either(gpus)));
   if (q.price_list) parts.push("prices: " + q.price_list + (q.prices_merged ? " with yours merged over it" : ""));
   return parts.join(", ");
 }

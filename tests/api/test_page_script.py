@@ -134,3 +134,62 @@ def test_a_sync_answer_on_the_page_names_no_percentile() -> None:
     got = run_page(answer(query, [option(1)]).model_dump(mode="json"))
     assert got["headers"][:4] == ["format", "GPUs", "latency (80%)", "TTFT / ITL ms"]
     assert " at p" not in got["targets"] and "arrivals" not in got["targets"]
+
+
+# Any expression over the page's functions, evaluated after the script: its JSON value.
+EXPRESSION = """
+const vm = require("vm");
+const fs = require("fs");
+const context = {document: {querySelector: () => null, getElementById: () => null},
+                 fetch: () => new Promise(() => {}), console};
+vm.createContext(context);
+vm.runInContext(fs.readFileSync(process.argv[1], "utf8"), context);
+const {expression, doc} = JSON.parse(fs.readFileSync(0, "utf8"));
+context.doc = doc;
+let result;
+try { result = {value: vm.runInContext(expression, context)}; }
+catch (err) { result = {error: err.message}; }
+process.stdout.write(JSON.stringify(result));
+"""
+
+
+def evaluate(expression: str, doc: Any = None) -> dict[str, Any]:
+    return run_node(EXPRESSION, {"expression": expression, "doc": doc})
+
+
+def test_a_pasted_price_csv_reads_as_advise_prices_reads_it() -> None:
+    rows = evaluate('csvPrices("gpu,gpu_count,usd_per_hour\\nh100,8,19.92\\n\\nl4,,0.8\\n")')
+    assert rows["value"] == [
+        {"gpu": "h100", "gpu_count": 8, "usd_per_hour": 19.92},
+        {"gpu": "l4", "usd_per_hour": 0.8},
+    ]
+    headerless = evaluate('csvPrices("a100,2,3.2")')
+    assert headerless["value"] == [{"gpu": "a100", "gpu_count": 2, "usd_per_hour": 3.2}]
+    per_gpu = evaluate('csvPrices("gpu,usd_per_gpu_hour\\nmi300x,2.1")')
+    assert per_gpu["value"] == [{"gpu": "mi300x", "usd_per_gpu_hour": 2.1}]
+    unknown = evaluate('csvPrices("gpu,count,usd\\na100,1,1")')
+    assert unknown["error"].startswith("price CSV: unknown column count, usd; the columns are")
+    bad = evaluate('csvPrices("gpu,gpu_count,usd_per_hour\\na100,1,cheap")')
+    assert 'usd_per_hour "cheap" is not a number' in bad["error"]
+
+
+def test_read_as_says_the_query_in_words() -> None:
+    query = {
+        **QUERY,
+        "model": "llama-3.1-70b-instruct",
+        "use_case": "code_completion",
+        "qps": 10.0,
+        "gpus": ["h100", "a100"],
+        "min_recovery_pct": 98.0,
+        "suite": "leaderboard_v1",
+    }
+    setup = (
+        'NAMES.models["llama-3.1-70b-instruct"] = {hf_id: "meta-llama/Llama-3.1-70B-Instruct"};'
+        'NAMES.useCases.code_completion = {name: "Code Completion"};'
+        'NAMES.gpus.h100 = {name: "NVIDIA H100 SXM"};'
+    )
+    words = evaluate(setup + "queryWords(doc)", query)["value"]
+    assert words.startswith("Llama-3.1-70B-Instruct, code completion (")
+    assert "async at 10 QPS" in words and "TTFT ≤ 1,000 ms and ITL ≤ 100 ms at p95" in words
+    assert "accuracy ≥ 98% of BF16 on leaderboard_v1" in words
+    assert "on NVIDIA H100 SXM or a100" in words and "{" not in words

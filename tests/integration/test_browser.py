@@ -234,8 +234,9 @@ def ask_form(page, server: str, fields: dict[str, str], gpus: list[str]) -> dict
 
 
 QUERIES = {
+    # Hundreds of deployments and GPUs: figures of three integer digits and more.
     "async, a target load": (
-        {"model": "70b", "use_case": "code_completion", "qps": "10"},
+        {"model": "70b", "use_case": "code_completion", "qps": "400"},
         ["h100"],
     ),
     "async, the most load": ({"model": "405b", "use_case": "rag"}, ["a100", "h100", "l40s"]),

@@ -268,7 +268,9 @@ async function show(doc, charts) {
     winner = "<h2 id=\"recommendation\">Nothing meets these targets</h2><p class=\"why\">Closest misses: " +
       (doc.closest_misses.length ? doc.closest_misses.map(missLine).join("; ") : "none was evaluated") + "</p>";
   }
-  const prices = q.price_list ? "<p class=\"muted\" id=\"price-source\">Prices: " + esc(q.price_list) + (q.price_list_as_of ? " (as of " + esc(q.price_list_as_of) + ")" : "") +
+  // A shipped list has a description; your prices alone (prices_only) have only a name.
+  const list = q.price_list_description ? esc(q.price_list) + (q.price_list_as_of ? " (as of " + esc(q.price_list_as_of) + ")" : "") : "yours alone";
+  const prices = q.price_list ? "<p class=\"muted\" id=\"price-source\">Prices: " + list +
     (q.prices_merged ? "; yours merged over it: " + esc(q.prices_merged) : "") + (q.not_priced && q.not_priced.length ? "; not priced: " + esc(q.not_priced.join(", ")) : "") + "</p>" : "";
   $("#winner").innerHTML = "<p class=\"muted\" id=\"targets\">" + esc(targetsLine(q)) + "</p>" + winner + prices;
   const copy = $("#copy");

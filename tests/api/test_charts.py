@@ -132,6 +132,7 @@ def test_report_is_self_contained(fitted: Advisor, tmp_path: Path) -> None:
     doc = document(fitted, model="70b", gpus=["a100", "h100"])
     page = report_html(doc)
     assert 'id="report-data"' in page and "/static/" not in page
+    assert page.count("limits-chart-svg") == 1  # async: the limits chart travels with it
     assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', page)  # nothing fetched
     for name in ("report.html", "chart.svg", "chart.png"):
         write_report(doc, tmp_path / name)

@@ -7,12 +7,12 @@ import html
 from typing import Any
 
 from advisor.errors import AdvisorError
-from api.charts import HEIGHT, MARGIN, WIDTH, Chart
+from api.charts import MARGIN, Chart
 
 
 def _px(chart: Chart, x: float, y: float) -> tuple[float, float]:
-    inner_w = WIDTH - MARGIN["left"] - MARGIN["right"]
-    inner_h = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
+    inner_w = chart.width - MARGIN["left"] - MARGIN["right"]
+    inner_h = chart.height - MARGIN["top"] - MARGIN["bottom"]
     fx = min(max(chart.x.fraction(max(x, 1e-12) if chart.x.scale == "log" else x), -0.02), 1.02)
     fy = min(max(chart.y.fraction(max(y, 1e-12) if chart.y.scale == "log" else y), -0.02), 1.02)
     return MARGIN["left"] + fx * inner_w, MARGIN["top"] + (1 - fy) * inner_h
@@ -32,26 +32,30 @@ def _el(tag: str, body: str = "", **attrs: Any) -> str:
 
 def to_svg(chart: Chart, element_id: str = "chart") -> str:
     e = html.escape
+    width, height, size = chart.width, chart.height, chart.font_size
     left, top = MARGIN["left"], MARGIN["top"]
-    right, bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
+    right, bottom = width - MARGIN["right"], height - MARGIN["bottom"]
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{e(element_id)}" class="chart" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{e(chart.title)}" font-family="system-ui, sans-serif" font-size="12">',
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-label="{e(chart.title)}" font-family="system-ui, sans-serif" font-size="{size}">',
         f"<title>{e(chart.title)}</title>",
-        _el("text", e(chart.title), x=left, y=top - 14, font_size=14, font_weight=600),
+        _el("text", e(chart.title), x=left, y=top - 30, font_size=size + 2, font_weight=600),
     ]
     if chart.region is not None:
-        x1, _ = _px(chart, max(chart.region[0], chart.x.lo), chart.y.lo)
-        x2, _ = _px(chart, chart.region[1], chart.y.lo)
+        x1, y1 = _px(chart, max(chart.region[0], chart.x.lo), chart.y.hi)
+        x2, y2 = _px(chart, chart.region[1], chart.y.lo)
+        if chart.region_y is not None:
+            _, y1 = _px(chart, chart.x.lo, chart.region_y[1])
+            _, y2 = _px(chart, chart.x.lo, max(chart.region_y[0], chart.y.lo))
         out.append(
             _el(
                 "rect",
                 class_="feasible-region",
                 x=x1,
-                y=top,
+                y=y1,
                 width=max(x2 - x1, 0.0),
-                height=bottom - top,
+                height=max(y2 - y1, 0.0),
                 fill="#dcfce7",
                 opacity=0.6,
             )
@@ -60,7 +64,7 @@ def to_svg(chart: Chart, element_id: str = "chart") -> str:
         x, _ = _px(chart, tick, chart.y.lo)
         out.append(_el("line", x1=x, y1=top, x2=x, y2=bottom, stroke="#e5e7eb"))
         out.append(
-            _el("text", e(chart.x.tick_label(tick)), x=x, y=bottom + 16, text_anchor="middle")
+            _el("text", e(chart.x.tick_label(tick)), x=x, y=bottom + size + 4, text_anchor="middle")
         )
     for tick in chart.y.ticks():
         _, y = _px(chart, chart.x.lo if chart.x.categories is None else 0, tick)
@@ -78,7 +82,7 @@ def to_svg(chart: Chart, element_id: str = "chart") -> str:
         )
     )
     out.append(
-        _el("text", e(chart.x.label), x=(left + right) / 2, y=HEIGHT - 14, text_anchor="middle")
+        _el("text", e(chart.x.label), x=(left + right) / 2, y=height - 14, text_anchor="middle")
     )
     out.append(
         _el(
@@ -148,12 +152,17 @@ def to_svg(chart: Chart, element_id: str = "chart") -> str:
                 stroke_width=3 if m.recommended else 1,
             )
         )
-    for i, (name, colour) in enumerate(chart.legend):
-        lx, ly = right - 90, top + 14 + 16 * i
-        out.append(_el("circle", cx=lx, cy=ly - 4, r=5, fill=colour))
-        out.append(_el("text", e(name), x=lx + 10, y=ly))
+    # The legend in a row between the title and the plot, right-aligned: never over a mark or
+    # a limit's label.
+    lx = right - sum(size * (len(name) * 0.6 + 2.5) for name, _ in chart.legend)
+    for name, colour in chart.legend:
+        out.append(_el("circle", cx=lx + 5, cy=top - 10 - size / 3, r=5, fill=colour))
+        out.append(_el("text", e(name), x=lx + 13, y=top - 10))
+        lx += size * (len(name) * 0.6 + 2.5)
     if chart.note:
-        out.append(_el("text", e(chart.note), x=left, y=HEIGHT - 2, font_size=10, fill="#6b7280"))
+        out.append(
+            _el("text", e(chart.note), x=left, y=height - 2, font_size=size - 2, fill="#6b7280")
+        )
     out.append("</svg>")
     return "\n".join(out)
 

@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.figures import fixed, usd
 from api.words import percentile_word
 
 FORMAT_COLOURS = {"bf16": "#6b7280", "fp8": "#2563eb", "int8": "#16a34a", "int4": "#ea580c"}
 WIDTH, HEIGHT = 760, 440
-MARGIN = {"left": 78, "right": 24, "top": 36, "bottom": 56}
+MARGIN = {"left": 78, "right": 24, "top": 52, "bottom": 56}
 
 
 @dataclass
@@ -30,14 +31,18 @@ class Axis:
         if self.categories is not None:
             return [float(i) for i in range(len(self.categories))]
         if self.scale == "log":
-            out = []
-            for exponent in range(
-                math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi)) + 1
-            ):
-                for m in (1, 2, 5):
-                    value = m * 10.0**exponent
-                    if self.lo <= value <= self.hi:
-                        out.append(value)
+            # 1, 2, 5 per decade; a span of less than a decade gets every whole multiple.
+            for multiples in ((1, 2, 5), tuple(range(1, 10))):
+                out = [
+                    m * 10.0**exponent
+                    for exponent in range(
+                        math.floor(math.log10(self.lo)), math.ceil(math.log10(self.hi)) + 1
+                    )
+                    for m in multiples
+                    if self.lo <= m * 10.0**exponent <= self.hi
+                ]
+                if len(out) >= 3:
+                    break
             return out
         step = _nice_step((self.hi - self.lo) / 6)
         start = math.ceil(self.lo / step) * step
@@ -46,9 +51,7 @@ class Axis:
     def tick_label(self, value: float) -> str:
         if self.categories is not None:
             return self.categories[int(value)]
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
+        return fixed(value, 4)
 
     def fraction(self, value: float) -> float:
         if self.categories is not None:
@@ -104,6 +107,10 @@ class Chart:
     region: tuple[float, float] | None = None  # feasible x range (data units), shaded
     legend: list[tuple[str, str]] = field(default_factory=list)
     note: str = ""
+    region_y: tuple[float, float] | None = None  # feasible y range; None: the whole axis
+    width: int = WIDTH  # the picture's own size: text stays legible where it is drawn small
+    height: int = HEIGHT
+    font_size: int = 12
 
 
 def _span(values: list[float], log: bool, pad: float = 0.15) -> tuple[float, float]:
@@ -144,7 +151,7 @@ def advice_chart(doc: dict[str, Any]) -> Chart:
             if is_winner
             else ("feasible" if ok else f"ruled out: {o.get('detail', '')}")
         )
-        value = f"{o[key]:.3g} s" if sync else f"{o[key]:.3g} QPS"
+        value = f"{fixed(o[key])} s" if sync else f"{fixed(o[key])} QPS"
         marks.append(
             Mark(
                 id=_option_id(o),
@@ -155,18 +162,18 @@ def advice_chart(doc: dict[str, Any]) -> Chart:
                 feasible=ok,
                 recommended=is_winner,
                 title=f"{o['format']} on {o['gpu_count']} x {o['gpu']}: {value}, "
-                f"${o['usd_per_query']:.3g}/query, {o.get('label', '')} - {status}",
+                f"{usd(o['usd_per_query'])}/query, {o.get('label', '')} - {status}",
             )
         )
     guides = []
     region = None
     if sync and query.get("latency_s"):
         guides.append(
-            Guide("x", float(query["latency_s"]), f"latency limit {query['latency_s']:g} s")
+            Guide("x", float(query["latency_s"]), f"latency limit {fixed(query['latency_s'], 6)} s")
         )
         region = (0.0, float(query["latency_s"]))
     if not sync and query.get("qps"):
-        guides.append(Guide("x", float(query["qps"]), f"target {query['qps']:g} QPS"))
+        guides.append(Guide("x", float(query["qps"]), f"target {fixed(query['qps'], 6)} QPS"))
     xs = [m.x for m in marks] + [g.value for g in guides if g.axis == "x"]
     ys = [m.y for m in marks]
     x_axis = Axis(
@@ -230,9 +237,9 @@ def recovery_chart(doc: dict[str, Any]) -> Chart:
             recommended=bool(doc.get("recommendation")) and doc["recommendation"]["format"] == f,
             lo=seen[f].get("recovery_pct_lo"),
             hi=seen[f].get("recovery_pct_hi"),
-            title=f"{f}: {seen[f]['recovery_pct']:.2f}% of BF16 on {query['suite']} "
-            f"[{seen[f].get('recovery_pct_lo') or 0:.2f}-"
-            f"{seen[f].get('recovery_pct_hi') or 0:.2f}], "
+            title=f"{f}: {fixed(seen[f]['recovery_pct'], 4)}% of BF16 on {query['suite']} "
+            f"[{fixed(seen[f].get('recovery_pct_lo'), 4)}-"
+            f"{fixed(seen[f].get('recovery_pct_hi'), 4)}], "
             f"{seen[f].get('accuracy_label', '')}",
         )
         for i, f in enumerate(formats)
@@ -241,16 +248,92 @@ def recovery_chart(doc: dict[str, Any]) -> Chart:
     guides = []
     if query.get("min_recovery_pct"):
         guides.append(
-            Guide("y", float(query["min_recovery_pct"]), f"floor {query['min_recovery_pct']:g}%")
+            Guide(
+                "y",
+                float(query["min_recovery_pct"]),
+                f"floor {fixed(query['min_recovery_pct'], 6)}%",
+            )
         )
         values.append(float(query["min_recovery_pct"]))
     lo, hi = _span(values or [95.0, 101.0], False, pad=0.25)
+    # Drawn beside the cost chart at about half its width: a narrower picture, larger type.
     return Chart(
-        f"Accuracy recovery vs BF16 ({query['suite']}), 80% interval",
+        "Accuracy vs BF16, 80% interval",
         Axis("format", "linear", -0.5, len(formats) - 0.5, categories=formats),
-        Axis("% of BF16", "linear", lo, hi),
+        Axis(f"% of BF16 on {query['suite']}", "linear", lo, hi),
         marks,
         guides,
+        width=420,
+        height=440,
+        font_size=14,
+    )
+
+
+def limits_chart(doc: dict[str, Any]) -> Chart:
+    """Async answers: each evaluated option's TTFT and ITL at its operating point (at the
+    limits' percentile) against the limits, the feasible region shaded. An option that meets
+    them at no load is drawn where an idle deployment is."""
+    query = doc["query"]
+    recommended = doc.get("recommendation")
+    options = [(o, True) for o in ([recommended] if recommended else []) + doc["alternatives"]]
+    options += [(o, False) for o in doc.get("rejected", []) if not o.get("blocked")]
+    word = percentile_word(query)
+    marks = []
+    for o, ok in options:
+        idle = o.get("ttft_ms") is None or o.get("itl_ms") is None
+        x, y = (
+            (o.get("ttft_unloaded_ms"), o.get("itl_unloaded_ms"))
+            if idle
+            else (o["ttft_ms"], o["itl_ms"])
+        )
+        if not x or not y or x <= 0 or y <= 0:
+            continue
+        where = "idle" if idle else f"at {fixed(o.get('operating_qps'))} QPS"
+        status = "feasible" if ok else f"ruled out: {o.get('detail', '')}"
+        is_winner = recommended is not None and _option_id(o) == _option_id(recommended)
+        marks.append(
+            Mark(
+                id=_option_id(o),
+                x=float(x),
+                y=float(y),
+                radius=max(4 + 2 * math.log2(o["gpu_count"]), 8 if is_winner else 0),
+                colour=FORMAT_COLOURS.get(o["format"], "#111"),
+                feasible=ok,
+                recommended=is_winner,
+                title=f"{o['format']} on {o['gpu_count']} x {o['gpu']} {where}: TTFT "
+                f"{fixed(x, 4)} ms, ITL {fixed(y)} ms ({word}) - {status}",
+            )
+        )
+    ttft, itl = query.get("ttft_limit_ms"), query.get("itl_limit_ms")
+    guides = []
+    if ttft:
+        guides.append(Guide("x", float(ttft), f"TTFT limit {fixed(ttft, 6)} ms"))
+    if itl:
+        guides.append(Guide("y", float(itl), f"ITL limit {fixed(itl, 6)} ms"))
+    xs = [m.x for m in marks] + [g.value for g in guides if g.axis == "x"]
+    ys = [m.y for m in marks] + [g.value for g in guides if g.axis == "y"]
+    x_axis = Axis(f"TTFT {word}, ms (log)", "log", *_span(xs or [100, 1000], True))
+    y_axis = Axis(f"ITL {word}, ms (log)", "log", *_span(ys or [10, 100], True))
+    region = None
+    if ttft or itl:
+        region = (x_axis.lo, min(float(ttft), x_axis.hi) if ttft else x_axis.hi)
+    region_y = (y_axis.lo, min(float(itl), y_axis.hi)) if itl else None
+    legend = [
+        (f, c) for f, c in FORMAT_COLOURS.items() if any(m.id.startswith(f + "-") for m in marks)
+    ]
+    latency = query.get("latency_limit_s")
+    return Chart(
+        "TTFT and ITL at the operating point against the limits",
+        x_axis,
+        y_axis,
+        marks,
+        guides,
+        region=region,
+        region_y=region_y,
+        legend=legend,
+        note="shaded: within the TTFT and ITL limits; faded: ruled out (at an idle deployment "
+        "when no load meets the limits)"
+        + (f"; the latency limit {fixed(latency, 6)} s is not drawn" if latency else ""),
     )
 
 
@@ -271,8 +354,8 @@ def load_curve_chart(
             colour=colour,
             feasible=True,
             recommended=False,
-            title=f"{p['strategy']}: {name} p99 {p[f'{key}_p99_ms']:.4g} ms "
-            f"at {p['achieved_rps']:.3g} req/s",
+            title=f"{p['strategy']}: {name} p99 {fixed(p[f'{key}_p99_ms'], 4)} ms "
+            f"at {fixed(p['achieved_rps'])} req/s",
         )
         for p in points
         if p.get("achieved_rps") is not None
@@ -281,9 +364,9 @@ def load_curve_chart(
     ]
     guides = []
     if ttft_limit_ms:
-        guides.append(Guide("y", ttft_limit_ms, f"TTFT limit {ttft_limit_ms:g} ms"))
+        guides.append(Guide("y", ttft_limit_ms, f"TTFT limit {fixed(ttft_limit_ms, 6)} ms"))
     if itl_limit_ms:
-        guides.append(Guide("y", itl_limit_ms, f"ITL limit {itl_limit_ms:g} ms"))
+        guides.append(Guide("y", itl_limit_ms, f"ITL limit {fixed(itl_limit_ms, 6)} ms"))
     ys = [m.y for m in marks] + [g.value for g in guides]
     xs = [m.x for m in marks]
     return Chart(

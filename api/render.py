@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +16,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from api.figures import fixed as _fixed
+from api.figures import usd as _usd
 from api.words import percentile_word, targets_line
 
 
@@ -62,33 +63,12 @@ def print_table(
     console.print(table)
 
 
-def _fixed(value: float, digits: int) -> str:
-    """`digits` significant digits in positional notation (never 1.92e+03 or 1.79e-05)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if abs(value) >= 10 ** (digits - 1):
-        return f"{value:,.0f}"
-    decimals = digits - 1 - math.floor(math.log10(abs(value)))
-    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
-
-
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return _fixed(value, digits)
     return str(value)
-
-
-def _usd(value: float | None) -> str:
-    """Dollars and cents from $0.10 up ($0.80 beside $1.60); below, three significant digits
-    in positional notation ($0.0000179, never $1.79e-05)."""
-    if value is None:
-        return "-"
-    if value >= 0.1 or value == 0:
-        return f"${value:,.2f}"
-    decimals = 2 - math.floor(math.log10(value))
-    return f"${value:.{decimals}f}"
 
 
 ALWAYS = 100  # the `keep` of columns no console is too narrow for

@@ -11,7 +11,7 @@ from typing import Any
 
 from advisor.errors import InvalidInputError
 from api.chart_drawing import to_png, to_svg
-from api.charts import advice_chart, recovery_chart
+from api.charts import advice_chart, limits_chart, recovery_chart
 from api.words import targets_line
 
 
@@ -23,13 +23,13 @@ def asset(name: str) -> str:
 
 def report_html(advice: dict[str, Any]) -> str:
     """The advice page as one self-contained file: styles, script and data inlined."""
-    data = {
-        "advice": advice,
-        "charts": {
-            "advice": to_svg(advice_chart(advice), "advice-chart-svg"),
-            "recovery": to_svg(recovery_chart(advice), "recovery-chart-svg"),
-        },
+    charts = {
+        "advice": to_svg(advice_chart(advice), "advice-chart-svg"),
+        "recovery": to_svg(recovery_chart(advice), "recovery-chart-svg"),
     }
+    if (advice.get("query") or {}).get("mode") != "sync":
+        charts["limits"] = to_svg(limits_chart(advice), "limits-chart-svg")
+    data = {"advice": advice, "charts": charts}
     page = asset("index.html")
     # The targets in the file itself, not only in what its script draws: a listing of report
     # files, or a reader without scripts, still sees which percentile the figures are at.

@@ -17,7 +17,7 @@ from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
 from advisor.sizes import fits
 from advisor.vocabulary import Format, parse_format
 from api.chart_drawing import to_svg
-from api.charts import advice_chart, load_curve_chart, recovery_chart
+from api.charts import advice_chart, limits_chart, load_curve_chart, recovery_chart
 from api.http.body import Deferred, DeferredDTO
 from api.http.deps import ENGINE
 from api.report import asset
@@ -121,6 +121,21 @@ class PagesController(Controller):
         """Accuracy recovery per format of an advice document, with intervals and the floor."""
         document = data.parse().model_dump(mode="json")
         return to_svg(recovery_chart(document), "recovery-chart-svg")
+
+    @post(
+        "/v1/charts/limits.svg",
+        media_type=SVG,
+        status_code=200,
+        sync_to_thread=True,
+        tags=["charts"],
+        dto=DeferredDTO[AdviceResponse],
+        return_dto=None,
+    )
+    def limits_svg(self, data: JSONBody[Deferred[AdviceResponse]]) -> str:
+        """Async advice: each option's TTFT and ITL at its operating point against the limits,
+        the feasible region shaded."""
+        document = data.parse().model_dump(mode="json")
+        return to_svg(limits_chart(document), "limits-chart-svg")
 
     @get("/v1/coverage", sync_to_thread=True, tags=["catalog"])
     def coverage(self, engine: NamedDependency[Engine]) -> dict[str, Any]:

@@ -15,7 +15,14 @@ import pytest
 from advisor.errors import AdvisorError
 from advisor.service import Advisor, Query
 from api.chart_drawing import _px, to_png, to_svg
-from api.charts import HEIGHT, WIDTH, advice_chart, load_curve_chart, recovery_chart
+from api.charts import (
+    HEIGHT,
+    WIDTH,
+    advice_chart,
+    limits_chart,
+    load_curve_chart,
+    recovery_chart,
+)
 from api.report import report_html, write_report
 
 
@@ -68,13 +75,41 @@ def test_recovery_chart_has_each_format_its_interval_and_the_floor(fitted: Advis
     assert [(g.axis, g.value) for g in chart.guides] == [("y", 99.0)]
 
 
-def test_svg_and_png_draw_every_mark(fitted: Advisor) -> None:
-    doc = document(fitted, model="70b", gpus=["a100", "h100"])
+@pytest.mark.parametrize("mode", ["async", "sync"])
+def test_svg_and_png_draw_every_mark(fitted: Advisor, mode: str) -> None:
+    doc = document(fitted, model="70b", gpus=["a100", "h100"], mode=mode, latency_s=20)
     chart = advice_chart(doc)
     svg = to_svg(chart)
     assert svg.count('class="mark') == len(chart.marks)
     assert svg.count('class="mark recommended"') == 1
+    assert svg.count('class="feasible-region"') == (mode == "sync")
     assert to_png(chart).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_async_limits_chart_draws_both_limits_and_the_region_within(fitted: Advisor) -> None:
+    doc = document(fitted, model="70b", use_case="code_completion", gpus=["h100"], qps=10)
+    chart = limits_chart(doc)
+    assert sorted((g.axis, g.value) for g in chart.guides) == [("x", 1000.0), ("y", 100.0)]
+    assert chart.region is not None and chart.region[1] == 1000.0
+    assert chart.region_y is not None and chart.region_y[1] == 100.0
+    # Every feasible option is inside the region, at its operating point.
+    inside = [m for m in chart.marks if m.feasible]
+    assert inside and all(m.x <= 1000 and m.y <= 100 for m in inside)
+    assert {m.recommended for m in chart.marks} == {True, False}
+    svg = to_svg(chart)
+    assert svg.count('class="limit"') == 2 and svg.count('class="feasible-region"') == 1
+    # The region's rectangle ends at the two limit lines.
+    rect = re.search(r'class="feasible-region" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', svg)
+    assert rect is not None
+    x, y, width = map(float, rect.groups())
+    right, top = _px(chart, 1000.0, 100.0)
+    assert x + width == pytest.approx(right, abs=0.2) and y == pytest.approx(top, abs=0.2)
+
+
+def test_chart_text_writes_figures_in_full(fitted: Advisor) -> None:
+    doc = document(fitted, model="70b", gpus=["a100", "h100"])
+    svg = to_svg(advice_chart(doc)) + to_svg(recovery_chart(doc)) + to_svg(limits_chart(doc))
+    assert not re.search(r"\de[+-]\d", svg)  # no 1.13e+03, no $1.79e-05
 
 
 def test_load_curve_chart_draws_limits() -> None:
@@ -97,6 +132,7 @@ def test_report_is_self_contained(fitted: Advisor, tmp_path: Path) -> None:
     doc = document(fitted, model="70b", gpus=["a100", "h100"])
     page = report_html(doc)
     assert 'id="report-data"' in page and "/static/" not in page
+    assert page.count("limits-chart-svg") == 1  # async: the limits chart travels with it
     assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', page)  # nothing fetched
     for name in ("report.html", "chart.svg", "chart.png"):
         write_report(doc, tmp_path / name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PlainSerializer
 
 from advisor.vocabulary import (
     DEFAULT_PERCENTILE,
@@ -25,6 +25,20 @@ from advisor.vocabulary import (
 )
 
 CLOSEST_MISSES = 5
+# Figures leave as JSON with this many significant digits: predictions carry 80% intervals far
+# wider than 1e-6, so 70.17999999999999 becomes 70.18 and no figure changes its meaning.
+SIGNIFICANT_DIGITS = 6
+
+
+def rounded(value: float) -> float:
+    """`value` to SIGNIFICANT_DIGITS significant digits (float noise dropped)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
+
+
+# A figure of an answer: exact in Python (the search compares unrounded values), rounded when
+# written as JSON, the one place the API, the CLI's --json and the report get their precision.
+Figure = Annotated[float, PlainSerializer(rounded, return_type=float, when_used="json")]
+
 
 # The limits, as the query and the targets both name them (the old names accepted as input).
 TtftLimitMs = Annotated[
@@ -86,7 +100,7 @@ class Violation(Frozen):
         description="memory, unsupported, no_price, ttft, itl, latency, accuracy, throughput"
     )
     detail: str = Field(description="what was wrong, in words and numbers")
-    excess_pct: float | None = Field(default=None, description="how far past the target, %")
+    excess_pct: Figure | None = Field(default=None, description="how far past the target, %")
 
 
 class Option(Frozen):
@@ -98,62 +112,64 @@ class Option(Frozen):
     gpu_count: int = Field(description="GPUs per deployment")
     tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
     replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
-    operating_qps: float | None = Field(
+    operating_qps: Figure | None = Field(
         default=None,
         description="requests/s per deployment the figures are for: the max QPS within the "
         "limits, or with a target load, the load divided by the deployments",
     )
-    ttft_ms: float | None = Field(
+    ttft_ms: Figure | None = Field(
         default=None,
         description="predicted time to first token, ms: sync, one request alone; async, at "
         "the operating point at the limits' percentile",
     )
-    ttft_ms_lo: float | None = Field(default=None, description="TTFT 80% interval, low end, ms")
-    ttft_ms_hi: float | None = Field(default=None, description="TTFT 80% interval, high end, ms")
-    itl_ms: float | None = Field(
+    ttft_ms_lo: Figure | None = Field(default=None, description="TTFT 80% interval, low end, ms")
+    ttft_ms_hi: Figure | None = Field(default=None, description="TTFT 80% interval, high end, ms")
+    itl_ms: Figure | None = Field(
         default=None,
         description="predicted inter-token latency, ms: sync, one request alone; async, at "
         "the operating point at the limits' percentile",
     )
-    itl_ms_lo: float | None = Field(default=None, description="ITL 80% interval, low end, ms")
-    itl_ms_hi: float | None = Field(default=None, description="ITL 80% interval, high end, ms")
-    ttft_unloaded_ms: float | None = Field(
+    itl_ms_lo: Figure | None = Field(default=None, description="ITL 80% interval, low end, ms")
+    itl_ms_hi: Figure | None = Field(default=None, description="ITL 80% interval, high end, ms")
+    ttft_unloaded_ms: Figure | None = Field(
         default=None, description="TTFT of one request on an idle deployment, ms"
     )
-    itl_unloaded_ms: float | None = Field(
+    itl_unloaded_ms: Figure | None = Field(
         default=None, description="ITL of one request on an idle deployment, ms"
     )
-    latency_s: float | None = Field(
+    latency_s: Figure | None = Field(
         default=None,
         description="predicted request latency, s (async: at the operating point and percentile)",
     )
-    latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
-    latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
+    latency_s_lo: Figure | None = Field(default=None, description="latency interval, low end, s")
+    latency_s_hi: Figure | None = Field(default=None, description="latency interval, high end, s")
     binding_constraint: Binding | None = Field(
         default=None,
         description="async: what sets the max QPS (ttft, itl, latency, kv_cache or compute)",
     )
-    latency_bound_s: float | None = Field(
+    latency_bound_s: Figure | None = Field(
         default=None, description="roofline latency: no deployment can be faster"
     )
-    max_qps: float | None = Field(
+    max_qps: Figure | None = Field(
         default=None, description="most requests/s within the latency limits"
     )
-    max_qps_lo: float | None = Field(default=None, description="max QPS interval, low end")
-    max_qps_hi: float | None = Field(default=None, description="max QPS interval, high end")
-    max_qps_unconstrained: float | None = Field(
+    max_qps_lo: Figure | None = Field(default=None, description="max QPS interval, low end")
+    max_qps_hi: Figure | None = Field(default=None, description="max QPS interval, high end")
+    max_qps_unconstrained: Figure | None = Field(
         default=None, description="most requests/s ignoring the latency limits"
     )
-    usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
-    usd_per_query: float | None = Field(default=None, description="cost of one request, USD")
-    usd_per_query_lo: float | None = Field(default=None, description="cost interval, low end, USD")
-    usd_per_query_hi: float | None = Field(default=None, description="cost interval, high end, USD")
-    queries_per_usd: float | None = Field(default=None, description="requests per USD")
-    recovery_pct: float | None = Field(
+    usd_per_hour: Figure | None = Field(default=None, description="price of one deployment, USD/h")
+    usd_per_query: Figure | None = Field(default=None, description="cost of one request, USD")
+    usd_per_query_lo: Figure | None = Field(default=None, description="cost interval, low end, USD")
+    usd_per_query_hi: Figure | None = Field(
+        default=None, description="cost interval, high end, USD"
+    )
+    queries_per_usd: Figure | None = Field(default=None, description="requests per USD")
+    recovery_pct: Figure | None = Field(
         default=None, description="accuracy recovered against BF16, %"
     )
-    recovery_pct_lo: float | None = Field(default=None, description="recovery interval, low, %")
-    recovery_pct_hi: float | None = Field(default=None, description="recovery interval, high, %")
+    recovery_pct_lo: Figure | None = Field(default=None, description="recovery interval, low, %")
+    recovery_pct_hi: Figure | None = Field(default=None, description="recovery interval, high, %")
     label: Label | None = Field(
         default=None, description="performance: measured, interpolated or extrapolated"
     )
@@ -166,18 +182,18 @@ class Option(Frozen):
         "or (starting 'prior:') the prior for a family without accuracy data",
     )
     deployments: int | None = Field(default=None, description="copies needed for the target QPS")
-    fleet_usd_per_hour: float | None = Field(
+    fleet_usd_per_hour: Figure | None = Field(
         default=None, description="price of every copy needed for the target QPS, USD/h"
     )
-    usd_per_million_output_tokens: float | None = Field(
+    usd_per_million_output_tokens: Figure | None = Field(
         default=None, description="cost of a million output tokens, USD"
     )
     fleet_gpus: int | None = Field(default=None, description="GPUs in the whole fleet")
-    sized_qps_per_deployment: float | None = Field(
+    sized_qps_per_deployment: Figure | None = Field(
         default=None,
         description="the capacity per deployment the fleet was sized on (after headroom)",
     )
-    meets_limits_probability: float | None = Field(
+    meets_limits_probability: Figure | None = Field(
         default=None,
         description="chance, from the prediction's interval, that the fleet meets the limits "
         "at the target load",
@@ -197,7 +213,7 @@ class Rejected(Option):
 
     reason: str = Field(description="the constraint that ruled it out")
     detail: str = Field(description="why, in words")
-    excess_pct: float | None = Field(default=None, description="how far past the limit, %")
+    excess_pct: Figure | None = Field(default=None, description="how far past the limit, %")
     cheaper_than_recommendation: bool = Field(
         default=False, description="whether it costs less than the recommendation"
     )

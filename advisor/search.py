@@ -137,6 +137,9 @@ class Option(Frozen):
     itl_unloaded_ms: Figure | None = Field(
         default=None, description="ITL of one request on an idle deployment, ms"
     )
+    latency_unloaded_s: Figure | None = Field(
+        default=None, description="latency of one request on an idle deployment, s"
+    )
     latency_s: Figure | None = Field(
         default=None,
         description="predicted request latency, s (async: at the operating point and percentile)",
@@ -240,6 +243,7 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
         idle = [
             ("ttft", option.ttft_unloaded_ms, targets.ttft_limit_ms, "TTFT", "ms"),
             ("itl", option.itl_unloaded_ms, targets.itl_limit_ms, "ITL", "ms"),
+            ("latency", option.latency_unloaded_s, targets.latency_limit_s, "latency", "s"),
         ]
         for reason, value, limit, name, unit in idle:
             if limit is not None and value is not None and value > limit:
@@ -296,6 +300,24 @@ def _cost(option: Option, targets: Targets) -> float:
     return option.usd_per_query if option.usd_per_query is not None else math.inf
 
 
+def _least_cost(option: Option, targets: Targets) -> float:
+    """Its cost; for an option no load within the limits can use, the cost it would have at
+    the most it serves without them: none lower is possible, so one below the winner's is a
+    cheaper option that the limits ruled out."""
+    cost = _cost(option, targets)
+    most = option.max_qps_unconstrained
+    if math.isfinite(cost) or option.usd_per_hour is None or not most:
+        return cost
+    if targets.qps is not None:
+        return math.ceil(targets.qps / most) * option.usd_per_hour
+    return option.usd_per_hour / (3600 * most)
+
+
+def _nearness(miss: Rejected) -> tuple[bool, bool, float]:
+    """Evaluated options before blocked ones, then those that say by how much, least first."""
+    return miss.blocked is not None, miss.excess_pct is None, miss.excess_pct or 0.0
+
+
 def recommend(options: list[Option], targets: Targets) -> Result:
     """The cheapest option that meets every target, the ranked alternatives, and the rest."""
     feasible: list[Option] = []
@@ -311,7 +333,8 @@ def recommend(options: list[Option], targets: Targets) -> Result:
     winner_cost = _cost(winner, targets) if winner else math.inf
     out = []
     for option, missed in sorted(
-        rejected, key=lambda r: (_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value)
+        rejected,
+        key=lambda r: (_least_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value),
     ):
         worst = missed[0]
         out.append(
@@ -320,15 +343,14 @@ def recommend(options: list[Option], targets: Targets) -> Result:
                 reason=worst.reason,
                 detail="; ".join(v.detail for v in missed),
                 excess_pct=worst.excess_pct,
-                cheaper_than_recommendation=_cost(option, targets) < winner_cost,
+                cheaper_than_recommendation=_least_cost(option, targets) < winner_cost,
             )
         )
     misses: list[Rejected] = []
     if winner is None:
-        evaluated = [r for r in out if r.blocked is None and r.excess_pct is not None]
-        misses = sorted(evaluated, key=lambda r: (r.excess_pct or 0.0, _cost(r, targets)))[
-            :CLOSEST_MISSES
-        ]
+        # Always some: the nearest by how much they miss, cheapest first among equals.
+        misses = sorted(out, key=lambda r: (*_nearness(r), _least_cost(r, targets)))
+        misses = misses[:CLOSEST_MISSES]
     return Result(
         recommendation=winner, alternatives=feasible[1:], rejected=out, closest_misses=misses
     )

@@ -334,24 +334,9 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         console.print(
             f"[bold]confirm:[/] {rec['guidellm_command']}", highlight=False, soft_wrap=True
         )
-    elif advice.closest_misses:
-        console.print("[bold red]Nothing meets these targets.[/] Closest misses:")
     else:
         console.print("[bold red]Nothing meets these targets.[/]")
-    cheaper = [r for r in advice.rejected if r.cheaper_than_recommendation]
-    shown = advice.closest_misses if advice.recommendation is None else cheaper
-    if shown:
-        table = Table(
-            title="Cheaper options ruled out" if advice.recommendation else None,
-            header_style="bold",
-        )
-        for column in ["format", "GPUs", "USD/query", "why"]:
-            table.add_column(column, overflow="fold")
-        for r in shown:
-            hint = hints.get(r.reason)
-            detail = f"{r.detail}; {hint}" if hint else r.detail
-            table.add_row(r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), detail)
-        console.print(table)
+    print_ruled_out(console, advice, hints)
     print_not_priced(console, advice, hints)
     blocked: dict[str, int] = {}
     for r in advice.rejected:
@@ -372,6 +357,51 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
                     f"[dim]For those that {words.get(reason, reason)}: {hints[reason]}.[/]",
                     highlight=False,
                 )
+
+
+RULED_OUT_ROWS = 8
+
+
+def _missed_by(r: Any) -> str:
+    """The constraint that ruled an option out, and by how much (accuracy: how far short)."""
+    if r.excess_pct is None:
+        return str(r.reason)
+    sign = "-" if r.reason == "accuracy" else "+"
+    return f"{r.reason} {sign}{_fixed(r.excess_pct, 2)}%"
+
+
+def print_ruled_out(console: Console, advice: Any, hints: Mapping[str, str]) -> None:
+    """Under a winner, the cheaper options the targets ruled out; with none, the closest
+    misses: each with its own figures, the constraint and by how much it misses."""
+    if advice.recommendation is not None:
+        shown = [r for r in advice.rejected if r.cheaper_than_recommendation]
+        title = "Cheaper options ruled out"
+    else:
+        shown, title = list(advice.closest_misses), "Closest misses"
+    if not shown:
+        if advice.recommendation is not None:
+            console.print("[dim]No cheaper option was ruled out by the targets.[/]")
+        return
+    table = Table(title=title, header_style="bold", title_style="bold")
+    # The figure the search ranks by: with a target load, the fleet's price per hour.
+    fleet = bool(advice.query.get("qps"))
+    for header in ["format", "GPUs", "misses", "fleet USD/h" if fleet else "USD/query"]:
+        table.add_column(header, no_wrap=True)
+    table.add_column("why", overflow="fold", ratio=1)
+    for r in shown[:RULED_OUT_ROWS]:
+        hint = hints.get(r.reason)
+        o = r.model_dump(mode="json")
+        table.add_row(
+            _format(o),
+            _layout(o),
+            _missed_by(r),
+            _usd(r.fleet_usd_per_hour if fleet else r.usd_per_query),
+            f"{r.detail}; {hint}" if hint else r.detail,
+        )
+    console.print(table)
+    more = len(shown) - RULED_OUT_ROWS
+    if more > 0:
+        console.print(f"[dim]{more} more in --json (rejected).[/]", highlight=False)
 
 
 def prices_lines(query: Mapping[str, Any]) -> list[str]:

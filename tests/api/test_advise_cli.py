@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -373,3 +376,78 @@ def test_the_renderer_reads_the_new_limit_names(runner: CliRunner, catalog_file:
     print_advice(console, advice.model_copy(update={"query": query}))
     first = console.file.getvalue().splitlines()[0]
     assert "TTFT < 750 ms" in first and "ITL < 60 ms" in first
+
+
+def test_an_impossible_target_lists_the_closest_misses_and_by_how_much(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["--model", "70b", "--ttft-ms", "10", "--itl-ms", "1"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
+    assert doc["recommendation"] is None
+    misses = doc["closest_misses"]
+    assert misses and all(m["reason"] in ("ttft", "itl") and m["excess_pct"] > 0 for m in misses)
+    assert [m["excess_pct"] for m in misses] == sorted(m["excess_pct"] for m in misses)
+    people = run_advise(runner, catalog_file, *args)
+    assert "Nothing meets these targets." in people.output and "Closest misses" in people.output
+    for m in misses:
+        row = next(
+            line
+            for line in people.output.splitlines()
+            if f"│ {m['format']} " in line and f"│ {m['gpu_count']} x {m['gpu']} " in line
+        )
+        assert f"{m['reason']} +{m['excess_pct']:,.0f}%" in row, row  # all miss by 10% or more
+
+
+def test_a_normal_answer_shows_the_cheaper_rejected_candidates(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["--model", "8b", "--mode", "sync", "--latency-s", "1"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
+    cost = doc["recommendation"]["usd_per_query"]
+    cheaper = [r for r in doc["rejected"] if r["cheaper_than_recommendation"]]
+    assert cheaper and all(r["usd_per_query"] < cost for r in cheaper)
+    # A multi-GPU option's figures are its own, not those of one GPU.
+    options = [doc["recommendation"], *doc["alternatives"], *doc["rejected"]]
+    by = {(o["format"], o["gpu"], o["gpu_count"]): o for o in options if o["latency_s"]}
+    pairs = [
+        (r, by[(r["format"], r["gpu"], 1)])
+        for r in doc["rejected"]
+        if r["gpu_count"] > 1 and r["latency_s"] and (r["format"], r["gpu"], 1) in by
+    ]
+    assert len(pairs) > 10 and all(r["latency_s"] != one["latency_s"] for r, one in pairs)
+    people = run_advise(runner, catalog_file, *args).output
+    assert "Cheaper options ruled out" in people
+    for r in cheaper[:8]:
+        row = next(
+            line
+            for line in people.splitlines()
+            if f"│ {r['format']} " in line and f"│ {r['gpu_count']} x {r['gpu']} " in line
+        )
+        assert f"latency +{r['excess_pct']:.0f}%" in row and "$0.000" in row
+
+
+def test_at_eighty_columns_the_terminal_keeps_the_cost_column(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    """As a person runs it: `COLUMNS=80 advise --model 405b` in a pipe."""
+    env = {
+        **os.environ,
+        "COLUMNS": "80",
+        "ADVISOR_CATALOG": str(catalog_file),
+        "ADVISOR_MODEL_CACHE": str(tmp_path / "models"),
+    }
+    script = "import sys; from api.cli import advise_main; sys.argv[0] = 'advise'; advise_main()"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--model", "405b"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    table = [line for line in done.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    assert any("USD/query" in line for line in table)
+    rows = [line for line in table if line.startswith("│") and "x " in line]
+    assert rows and all("$" in line for line in rows)
+    assert "hidden at this width:" in done.stdout

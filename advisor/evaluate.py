@@ -52,6 +52,7 @@ def _sync_option(s: SyncPrediction, count: int, usd: float | None) -> dict[str, 
         "replicas": 1,
         "label": s.label,
         "max_qps": 1 / s.latency_s,
+        "set_aside": s.set_aside,
     }
     if usd is not None:
         fields.update(

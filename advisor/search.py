@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainSerializer
 
+from advisor.cells import SetAside
 from advisor.vocabulary import (
     DEFAULT_PERCENTILE,
     PERCENTILES,
@@ -208,6 +209,12 @@ class Option(Frozen):
         "Ampere: W8A16 through Marlin); such figures are extrapolated",
     )
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")
+    set_aside: SetAside | None = Field(
+        default=None,
+        description="sync: a measurement of this very configuration and shape that the "
+        "catalog's hygiene set aside (generation stopped early): never fitted on nor used as "
+        "measured, so the figures are a prediction; here its value, flag and reason",
+    )
 
 
 class Rejected(Option):

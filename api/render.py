@@ -294,7 +294,30 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
                 f"{rec['accuracy_label']}: {rec.get('accuracy_basis')}",
             )
         )
+    aside = rec.get("set_aside")
+    if aside:  # the catalog has this very cell, but hygiene set it aside: say so, and why
+        lines.append(
+            (
+                "measured",
+                f"{_fmt(aside['latency_s'])} s ({aside['source']}, {aside['engine']}), set "
+                f"aside; the {_fmt(rec.get('latency_s'))} s shown is {rec.get('label')}. "
+                f"{aside['reason']}",
+            )
+        )
     return lines
+
+
+def set_aside_line(options: Sequence[Mapping[str, Any]]) -> str | None:
+    """The other options shown whose own measurement hygiene set aside, with its value."""
+    found = [
+        f"{_format(o)} on {_layout(o)} ({_fmt(o['set_aside']['latency_s'])} s, "
+        f"{o['set_aside']['decode_flag']})"
+        for o in options
+        if o.get("set_aside")
+    ]
+    if not found:
+        return None
+    return f"also measured but set aside: {', '.join(found)}; --json says why (set_aside)"
 
 
 def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None = None) -> None:
@@ -321,6 +344,9 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         console.print(table)
         for label, line in winner_lines(rec, query):
             console.print(f"[bold]{label + ':':<8}[/] {line}", highlight=False)
+        others = set_aside_line(options[1:])
+        if others:
+            console.print(f"[dim]{others}[/]", highlight=False)
         if hidden:
             names = ", ".join(c.header for c in hidden)
             console.print(f"[dim]hidden at this width: {names} (--json has them)[/]")

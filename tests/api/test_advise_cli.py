@@ -451,3 +451,27 @@ def test_at_eighty_columns_the_terminal_keeps_the_cost_column(
     rows = [line for line in table if line.startswith("│") and "x " in line]
     assert rows and all("$" in line for line in rows)
     assert "hidden at this width:" in done.stdout
+
+
+def test_a_measured_cell_set_aside_by_hygiene_is_shown_beside_the_prediction(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    """The study's 8B INT4 on one A6000 for code completion took 3.7 s for 1,024 tokens: its
+    generation stopped early (truncated), so the answer predicts, and says so and why."""
+    args = ["--model", "8b", "--gpu", "a6000", "--use-case", "code_completion", "--mode", "sync"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--format", "int4", "--json").output)
+    rec = doc["recommendation"]
+    assert (rec["format"], rec["gpu_count"]) == ("int4", 1)
+    aside = rec["set_aside"]
+    assert aside["latency_s"] == 3.7 and aside["decode_flag"] == "truncated"
+    assert aside["reason"].startswith("truncated: 3.7 s for 1024 tokens")
+    assert aside["source"].startswith("study:")
+    assert rec["label"] != "measured" and rec["latency_s"] > 2 * aside["latency_s"]
+    people = run_advise(runner, catalog_file, *args).output
+    assert "measured: 3.7 s (study:" in people and "set aside" in people
+    assert "truncated: 3.7 s for 1024 tokens" in people.replace("\n", " ")
+    # A clean measurement is used as measured and has nothing set aside.
+    rag = ["--model", "8b", "--gpu", "a6000", "--use-case", "rag", "--mode", "sync", "--json"]
+    clean = json.loads(run_advise(runner, catalog_file, *rag, "--format", "int4").output)
+    assert clean["recommendation"]["label"] == "measured"
+    assert clean["recommendation"]["set_aside"] is None

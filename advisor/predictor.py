@@ -147,17 +147,17 @@ class PerformancePredictor:
         self.sync_measured_: dict[tuple[object, ...], dict[str, float]] = {}
         # And those hygiene set aside, to be shown beside a prediction of the same cell.
         self.sync_set_aside_: dict[tuple[object, ...], SetAside] = {}
-        for cell, latency, ok, row in zip(
+        for cell, latency, ok, measured_row in zip(
             sync.cells, sync.y, sync.clean, snapshot.sync, strict=True
         ):
             if ok:
                 self.sync_measured_.setdefault(cell_key(cell), {})[cell.engine or ""] = latency
-            elif row.decode_flag is not None:
+            elif measured_row.decode_flag is not None:
                 self.sync_set_aside_[cell_key(cell)] = SetAside(
                     latency_s=latency,
-                    decode_flag=row.decode_flag,
-                    reason=row.decode_reason or row.decode_flag,
-                    source=row.source,
+                    decode_flag=measured_row.decode_flag,
+                    reason=measured_row.decode_reason or measured_row.decode_flag,
+                    source=measured_row.source,
                     engine=cell.engine or "",
                 )
         self.async_measured_: dict[tuple[object, ...], float] = {}

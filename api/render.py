@@ -307,7 +307,7 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
     return lines
 
 
-def set_aside_line(options: Sequence[Mapping[str, Any]]) -> str | None:
+def set_aside_line(options: Sequence[dict[str, Any]]) -> str | None:
     """The other options shown whose own measurement hygiene set aside, with its value."""
     found = [
         f"{_format(o)} on {_layout(o)} ({_fmt(o['set_aside']['latency_s'])} s, "

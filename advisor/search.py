@@ -36,6 +36,17 @@ def rounded(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
 
 
+def positional(value: float, digits: int) -> str:
+    """`digits` significant digits in positional notation, thousands separated (never
+    1.92e+03 or 1.79e-05): how every figure reads in words and tables."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    decimals = digits - 1 - math.floor(math.log10(abs(value)))
+    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
 # A figure of an answer: exact in Python (the search compares unrounded values), rounded when
 # written as JSON, the one place the API, the CLI's --json and the report get their precision.
 Figure = Annotated[float, PlainSerializer(rounded, return_type=float, when_used="json")]
@@ -258,8 +269,8 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
                     Violation(
                         reason=reason,
                         excess_pct=_excess(value, limit),
-                        detail=f"{name} of an idle deployment {value:,.4g} {unit} > "
-                        f"{limit:,.4g} {unit} (+{_excess(value, limit):.0f}%)",
+                        detail=f"{name} of an idle deployment {positional(value, 4)} {unit} > "
+                        f"{positional(limit, 4)} {unit} (+{_excess(value, limit):.0f}%)",
                     )
                 )
         if not found:
@@ -283,8 +294,8 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
                 Violation(
                     reason=reason,
                     excess_pct=_excess(value, limit),
-                    detail=f"{name}{at} {value:,.4g} {unit} > {limit:,.4g} {unit} "
-                    f"(+{_excess(value, limit):.0f}%)",
+                    detail=f"{name}{at} {positional(value, 4)} {unit} > "
+                    f"{positional(limit, 4)} {unit} (+{_excess(value, limit):.0f}%)",
                 )
             )
     floor = targets.min_recovery_pct

@@ -17,6 +17,7 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
+from advisor.search import positional
 from api.words import percentile_word, targets_line
 
 
@@ -47,7 +48,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+        return positional(value, 4)
     return str(plain(value))
 
 
@@ -62,21 +63,11 @@ def print_table(
     console.print(table)
 
 
-def _fixed(value: float, digits: int) -> str:
-    """`digits` significant digits in positional notation (never 1.92e+03 or 1.79e-05)."""
-    if value == 0 or not math.isfinite(value):
-        return f"{value:g}"
-    if abs(value) >= 10 ** (digits - 1):
-        return f"{value:,.0f}"
-    decimals = digits - 1 - math.floor(math.log10(abs(value)))
-    return f"{value:,.{decimals}f}".rstrip("0").rstrip(".")
-
-
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return _fixed(value, digits)
+        return positional(value, digits)
     return str(value)
 
 
@@ -393,7 +384,7 @@ def _missed_by(r: Any) -> str:
     if r.excess_pct is None:
         return str(r.reason)
     sign = "-" if r.reason == "accuracy" else "+"
-    return f"{r.reason} {sign}{_fixed(r.excess_pct, 2)}%"
+    return f"{r.reason} {sign}{positional(r.excess_pct, 2)}%"
 
 
 def print_ruled_out(console: Console, advice: Any, hints: Mapping[str, str]) -> None:

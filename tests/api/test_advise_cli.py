@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -475,3 +476,15 @@ def test_a_measured_cell_set_aside_by_hygiene_is_shown_beside_the_prediction(
     clean = json.loads(run_advise(runner, catalog_file, *rag, "--format", "int4").output)
     assert clean["recommendation"]["label"] == "measured"
     assert clean["recommendation"]["set_aside"] is None
+
+
+def test_predict_prints_figures_without_scientific_notation(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["predict", "--model", "8b", "--format", "int4", "--gpu", "a6000", "--gpus", "1"]
+    shape = ["--prefill", "1024", "--decode", "128", "--mode", "async"]
+    result = runner.invoke(cli, ["--catalog", str(catalog_file), *args, *shape])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "usd_per_query" in line)
+    assert "$" not in row and "e-" not in row and "0.0000" in row, row
+    assert not re.search(r"\de[+-]\d", result.output)

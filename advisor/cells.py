@@ -24,6 +24,18 @@ class Cell(Frozen):
     )
 
 
+class SetAside(Frozen):
+    """A measurement of the very configuration and shape asked for that the catalog's hygiene
+    set aside (its generation stopped early): never fitted on, nor shown as measured; an
+    answer shows it beside the prediction, and why."""
+
+    latency_s: float = Field(gt=0, description="the measured end-to-end latency, s")
+    decode_flag: str = Field(description="the hygiene flag: truncated or suspect")
+    reason: str = Field(description="why it was set aside: the rule and its numbers")
+    source: str = Field(description="where the measurement comes from")
+    engine: str = Field(description="the engine it was measured on")
+
+
 class SyncPrediction(Frozen):
     ttft_ms: float = Field(description="time to first token, one request alone")
     itl_ms: float = Field(description="inter-token latency, one request alone")
@@ -34,6 +46,9 @@ class SyncPrediction(Frozen):
     overhead_s: float = Field(description="per-request cost outside TTFT and ITL")
     engine: str = Field(description="the serving engine the prediction is for")
     label: Label
+    set_aside: SetAside | None = Field(
+        default=None, description="a measurement of this cell that hygiene set aside"
+    )
 
 
 class AsyncPrediction(Frozen):

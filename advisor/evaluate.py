@@ -24,6 +24,7 @@ def _sync_fields(s: SyncPrediction) -> dict[str, Any]:
         "itl_ms": s.itl_ms,
         "ttft_unloaded_ms": s.ttft_ms,
         "itl_unloaded_ms": s.itl_ms,
+        "latency_unloaded_s": s.latency_s,
         "latency_s": s.latency_s,
         "latency_s_lo": s.latency_s_lo,
         "latency_s_hi": s.latency_s_hi,
@@ -51,6 +52,7 @@ def _sync_option(s: SyncPrediction, count: int, usd: float | None) -> dict[str, 
         "replicas": 1,
         "label": s.label,
         "max_qps": 1 / s.latency_s,
+        "set_aside": s.set_aside,
     }
     if usd is not None:
         fields.update(

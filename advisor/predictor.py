@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from advisor.cells import AsyncPrediction, Cell, SyncPrediction, shape_of
+from advisor.cells import AsyncPrediction, Cell, SetAside, SyncPrediction, shape_of
 from advisor.data import LoadPoint, Snapshot
 from advisor.latency import components, is_calibrated, terms
 from advisor.load_curve import configurations, matches_shape, read_curve, saturation
@@ -145,9 +145,21 @@ class PerformancePredictor:
             self.domain_.add(cell)
         # Measured cells by configuration and shape, then by engine.
         self.sync_measured_: dict[tuple[object, ...], dict[str, float]] = {}
-        for cell, latency, ok in zip(sync.cells, sync.y, sync.clean, strict=True):
+        # And those hygiene set aside, to be shown beside a prediction of the same cell.
+        self.sync_set_aside_: dict[tuple[object, ...], SetAside] = {}
+        for cell, latency, ok, measured_row in zip(
+            sync.cells, sync.y, sync.clean, snapshot.sync, strict=True
+        ):
             if ok:
                 self.sync_measured_.setdefault(cell_key(cell), {})[cell.engine or ""] = latency
+            elif measured_row.decode_flag is not None:
+                self.sync_set_aside_[cell_key(cell)] = SetAside(
+                    latency_s=latency,
+                    decode_flag=measured_row.decode_flag,
+                    reason=measured_row.decode_reason or measured_row.decode_flag,
+                    source=measured_row.source,
+                    engine=cell.engine or "",
+                )
         self.async_measured_: dict[tuple[object, ...], float] = {}
         # Measured values are used unless they are physically impossible: the long-decode async
         # cells are suspect (not fitted on) but, unlike the synchronous ones, not impossible.
@@ -270,6 +282,7 @@ class PerformancePredictor:
                     overhead_s=float(parts.request_s[i]) * scale,
                     engine=engines[i],
                     label=label,
+                    set_aside=None if measured else self.sync_set_aside_.get(cell_key(cell)),
                 )
             )
         return out

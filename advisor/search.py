@@ -10,8 +10,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, PlainSerializer
 
+from advisor.cells import SetAside
+from advisor.figures import fixed
 from advisor.vocabulary import (
     DEFAULT_PERCENTILE,
     PERCENTILES,
@@ -25,6 +27,20 @@ from advisor.vocabulary import (
 )
 
 CLOSEST_MISSES = 5
+# Figures leave as JSON with this many significant digits: predictions carry 80% intervals far
+# wider than 1e-6, so 70.17999999999999 becomes 70.18 and no figure changes its meaning.
+SIGNIFICANT_DIGITS = 6
+
+
+def rounded(value: float) -> float:
+    """`value` to SIGNIFICANT_DIGITS significant digits (float noise dropped)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}") if math.isfinite(value) else value
+
+
+# A figure of an answer: exact in Python (the search compares unrounded values), rounded when
+# written as JSON, the one place the API, the CLI's --json and the report get their precision.
+Figure = Annotated[float, PlainSerializer(rounded, return_type=float, when_used="json")]
+
 
 # The limits, as the query and the targets both name them (the old names accepted as input).
 TtftLimitMs = Annotated[
@@ -86,7 +102,7 @@ class Violation(Frozen):
         description="memory, unsupported, no_price, ttft, itl, latency, accuracy, throughput"
     )
     detail: str = Field(description="what was wrong, in words and numbers")
-    excess_pct: float | None = Field(default=None, description="how far past the target, %")
+    excess_pct: Figure | None = Field(default=None, description="how far past the target, %")
 
 
 class Option(Frozen):
@@ -98,62 +114,67 @@ class Option(Frozen):
     gpu_count: int = Field(description="GPUs per deployment")
     tensor_parallel_size: int | None = Field(default=None, description="tensor-parallel size")
     replicas: int | None = Field(default=None, description="data-parallel replicas per deployment")
-    operating_qps: float | None = Field(
+    operating_qps: Figure | None = Field(
         default=None,
         description="requests/s per deployment the figures are for: the max QPS within the "
         "limits, or with a target load, the load divided by the deployments",
     )
-    ttft_ms: float | None = Field(
+    ttft_ms: Figure | None = Field(
         default=None,
         description="predicted time to first token, ms: sync, one request alone; async, at "
         "the operating point at the limits' percentile",
     )
-    ttft_ms_lo: float | None = Field(default=None, description="TTFT 80% interval, low end, ms")
-    ttft_ms_hi: float | None = Field(default=None, description="TTFT 80% interval, high end, ms")
-    itl_ms: float | None = Field(
+    ttft_ms_lo: Figure | None = Field(default=None, description="TTFT 80% interval, low end, ms")
+    ttft_ms_hi: Figure | None = Field(default=None, description="TTFT 80% interval, high end, ms")
+    itl_ms: Figure | None = Field(
         default=None,
         description="predicted inter-token latency, ms: sync, one request alone; async, at "
         "the operating point at the limits' percentile",
     )
-    itl_ms_lo: float | None = Field(default=None, description="ITL 80% interval, low end, ms")
-    itl_ms_hi: float | None = Field(default=None, description="ITL 80% interval, high end, ms")
-    ttft_unloaded_ms: float | None = Field(
+    itl_ms_lo: Figure | None = Field(default=None, description="ITL 80% interval, low end, ms")
+    itl_ms_hi: Figure | None = Field(default=None, description="ITL 80% interval, high end, ms")
+    ttft_unloaded_ms: Figure | None = Field(
         default=None, description="TTFT of one request on an idle deployment, ms"
     )
-    itl_unloaded_ms: float | None = Field(
+    itl_unloaded_ms: Figure | None = Field(
         default=None, description="ITL of one request on an idle deployment, ms"
     )
-    latency_s: float | None = Field(
+    latency_unloaded_s: Figure | None = Field(
+        default=None, description="latency of one request on an idle deployment, s"
+    )
+    latency_s: Figure | None = Field(
         default=None,
         description="predicted request latency, s (async: at the operating point and percentile)",
     )
-    latency_s_lo: float | None = Field(default=None, description="latency interval, low end, s")
-    latency_s_hi: float | None = Field(default=None, description="latency interval, high end, s")
+    latency_s_lo: Figure | None = Field(default=None, description="latency interval, low end, s")
+    latency_s_hi: Figure | None = Field(default=None, description="latency interval, high end, s")
     binding_constraint: Binding | None = Field(
         default=None,
         description="async: what sets the max QPS (ttft, itl, latency, kv_cache or compute)",
     )
-    latency_bound_s: float | None = Field(
+    latency_bound_s: Figure | None = Field(
         default=None, description="roofline latency: no deployment can be faster"
     )
-    max_qps: float | None = Field(
+    max_qps: Figure | None = Field(
         default=None, description="most requests/s within the latency limits"
     )
-    max_qps_lo: float | None = Field(default=None, description="max QPS interval, low end")
-    max_qps_hi: float | None = Field(default=None, description="max QPS interval, high end")
-    max_qps_unconstrained: float | None = Field(
+    max_qps_lo: Figure | None = Field(default=None, description="max QPS interval, low end")
+    max_qps_hi: Figure | None = Field(default=None, description="max QPS interval, high end")
+    max_qps_unconstrained: Figure | None = Field(
         default=None, description="most requests/s ignoring the latency limits"
     )
-    usd_per_hour: float | None = Field(default=None, description="price of one deployment, USD/h")
-    usd_per_query: float | None = Field(default=None, description="cost of one request, USD")
-    usd_per_query_lo: float | None = Field(default=None, description="cost interval, low end, USD")
-    usd_per_query_hi: float | None = Field(default=None, description="cost interval, high end, USD")
-    queries_per_usd: float | None = Field(default=None, description="requests per USD")
-    recovery_pct: float | None = Field(
+    usd_per_hour: Figure | None = Field(default=None, description="price of one deployment, USD/h")
+    usd_per_query: Figure | None = Field(default=None, description="cost of one request, USD")
+    usd_per_query_lo: Figure | None = Field(default=None, description="cost interval, low end, USD")
+    usd_per_query_hi: Figure | None = Field(
+        default=None, description="cost interval, high end, USD"
+    )
+    queries_per_usd: Figure | None = Field(default=None, description="requests per USD")
+    recovery_pct: Figure | None = Field(
         default=None, description="accuracy recovered against BF16, %"
     )
-    recovery_pct_lo: float | None = Field(default=None, description="recovery interval, low, %")
-    recovery_pct_hi: float | None = Field(default=None, description="recovery interval, high, %")
+    recovery_pct_lo: Figure | None = Field(default=None, description="recovery interval, low, %")
+    recovery_pct_hi: Figure | None = Field(default=None, description="recovery interval, high, %")
     label: Label | None = Field(
         default=None, description="performance: measured, interpolated or extrapolated"
     )
@@ -166,18 +187,18 @@ class Option(Frozen):
         "or (starting 'prior:') the prior for a family without accuracy data",
     )
     deployments: int | None = Field(default=None, description="copies needed for the target QPS")
-    fleet_usd_per_hour: float | None = Field(
+    fleet_usd_per_hour: Figure | None = Field(
         default=None, description="price of every copy needed for the target QPS, USD/h"
     )
-    usd_per_million_output_tokens: float | None = Field(
+    usd_per_million_output_tokens: Figure | None = Field(
         default=None, description="cost of a million output tokens, USD"
     )
     fleet_gpus: int | None = Field(default=None, description="GPUs in the whole fleet")
-    sized_qps_per_deployment: float | None = Field(
+    sized_qps_per_deployment: Figure | None = Field(
         default=None,
         description="the capacity per deployment the fleet was sized on (after headroom)",
     )
-    meets_limits_probability: float | None = Field(
+    meets_limits_probability: Figure | None = Field(
         default=None,
         description="chance, from the prediction's interval, that the fleet meets the limits "
         "at the target load",
@@ -189,6 +210,12 @@ class Option(Frozen):
         "Ampere: W8A16 through Marlin); such figures are extrapolated",
     )
     blocked: Violation | None = Field(default=None, description="why it was not evaluated")
+    set_aside: SetAside | None = Field(
+        default=None,
+        description="sync: a measurement of this very configuration and shape that the "
+        "catalog's hygiene set aside (generation stopped early): never fitted on nor used as "
+        "measured, so the figures are a prediction; here its value, flag and reason",
+    )
 
 
 class Rejected(Option):
@@ -197,7 +224,7 @@ class Rejected(Option):
 
     reason: str = Field(description="the constraint that ruled it out")
     detail: str = Field(description="why, in words")
-    excess_pct: float | None = Field(default=None, description="how far past the limit, %")
+    excess_pct: Figure | None = Field(default=None, description="how far past the limit, %")
     cheaper_than_recommendation: bool = Field(
         default=False, description="whether it costs less than the recommendation"
     )
@@ -224,6 +251,7 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
         idle = [
             ("ttft", option.ttft_unloaded_ms, targets.ttft_limit_ms, "TTFT", "ms"),
             ("itl", option.itl_unloaded_ms, targets.itl_limit_ms, "ITL", "ms"),
+            ("latency", option.latency_unloaded_s, targets.latency_limit_s, "latency", "s"),
         ]
         for reason, value, limit, name, unit in idle:
             if limit is not None and value is not None and value > limit:
@@ -231,8 +259,8 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
                     Violation(
                         reason=reason,
                         excess_pct=_excess(value, limit),
-                        detail=f"{name} of an idle deployment {value:,.4g} {unit} > "
-                        f"{limit:,.4g} {unit} (+{_excess(value, limit):.0f}%)",
+                        detail=f"{name} of an idle deployment {fixed(value, 4)} {unit} > "
+                        f"{fixed(limit, 4)} {unit} (+{_excess(value, limit):.0f}%)",
                     )
                 )
         if not found:
@@ -256,8 +284,8 @@ def violations(option: Option, targets: Targets) -> list[Violation]:
                 Violation(
                     reason=reason,
                     excess_pct=_excess(value, limit),
-                    detail=f"{name}{at} {value:,.4g} {unit} > {limit:,.4g} {unit} "
-                    f"(+{_excess(value, limit):.0f}%)",
+                    detail=f"{name}{at} {fixed(value, 4)} {unit} > "
+                    f"{fixed(limit, 4)} {unit} (+{_excess(value, limit):.0f}%)",
                 )
             )
     floor = targets.min_recovery_pct
@@ -280,6 +308,24 @@ def _cost(option: Option, targets: Targets) -> float:
     return option.usd_per_query if option.usd_per_query is not None else math.inf
 
 
+def _least_cost(option: Option, targets: Targets) -> float:
+    """Its cost; for an option no load within the limits can use, the cost it would have at
+    the most it serves without them: none lower is possible, so one below the winner's is a
+    cheaper option that the limits ruled out."""
+    cost = _cost(option, targets)
+    most = option.max_qps_unconstrained
+    if math.isfinite(cost) or option.usd_per_hour is None or not most:
+        return cost
+    if targets.qps is not None:
+        return math.ceil(targets.qps / most) * option.usd_per_hour
+    return option.usd_per_hour / (3600 * most)
+
+
+def _nearness(miss: Rejected) -> tuple[bool, bool, float]:
+    """Evaluated options before blocked ones, then those that say by how much, least first."""
+    return miss.blocked is not None, miss.excess_pct is None, miss.excess_pct or 0.0
+
+
 def recommend(options: list[Option], targets: Targets) -> Result:
     """The cheapest option that meets every target, the ranked alternatives, and the rest."""
     feasible: list[Option] = []
@@ -295,7 +341,8 @@ def recommend(options: list[Option], targets: Targets) -> Result:
     winner_cost = _cost(winner, targets) if winner else math.inf
     out = []
     for option, missed in sorted(
-        rejected, key=lambda r: (_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value)
+        rejected,
+        key=lambda r: (_least_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value),
     ):
         worst = missed[0]
         out.append(
@@ -304,15 +351,14 @@ def recommend(options: list[Option], targets: Targets) -> Result:
                 reason=worst.reason,
                 detail="; ".join(v.detail for v in missed),
                 excess_pct=worst.excess_pct,
-                cheaper_than_recommendation=_cost(option, targets) < winner_cost,
+                cheaper_than_recommendation=_least_cost(option, targets) < winner_cost,
             )
         )
     misses: list[Rejected] = []
     if winner is None:
-        evaluated = [r for r in out if r.blocked is None and r.excess_pct is not None]
-        misses = sorted(evaluated, key=lambda r: (r.excess_pct or 0.0, _cost(r, targets)))[
-            :CLOSEST_MISSES
-        ]
+        # Always some: the nearest by how much they miss, cheapest first among equals.
+        misses = sorted(out, key=lambda r: (*_nearness(r), _least_cost(r, targets)))
+        misses = misses[:CLOSEST_MISSES]
     return Result(
         recommendation=winner, alternatives=feasible[1:], rejected=out, closest_misses=misses
     )

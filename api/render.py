@@ -16,8 +16,8 @@ from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
-from api.figures import fixed as _fixed
-from api.figures import usd as _usd
+from api.figures import fixed, fmt, format_of, layout, usd
+from api.ruled_out import print_not_evaluated, print_not_priced, print_ruled_out
 from api.words import percentile_word, targets_line
 
 
@@ -48,7 +48,7 @@ def cell(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e5 else f"{value:,.0f}"
+        return fixed(value, 4)
     return str(plain(value))
 
 
@@ -61,14 +61,6 @@ def print_table(
     for row in rows:
         table.add_row(*(cell(v) for v in row))
     console.print(table)
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return _fixed(value, digits)
-    return str(value)
 
 
 ALWAYS = 100  # the `keep` of columns no console is too narrow for
@@ -86,22 +78,10 @@ class Column:
 def _interval(o: Mapping[str, Any], key: str, digits: int = 3) -> str:
     """value [low-high]; a missing high end of a latency under load means that end of the
     interval would not keep up with the load: unbounded."""
-    low, high = _fmt(o.get(key + "_lo"), digits), _fmt(o.get(key + "_hi"), digits)
+    low, high = fmt(o.get(key + "_lo"), digits), fmt(o.get(key + "_hi"), digits)
     if o.get(key) is not None and o.get(key + "_lo") is not None and o.get(key + "_hi") is None:
         high = "unbounded"
-    return f"{_fmt(o.get(key), digits)} [{low}-{high}]"
-
-
-def _layout(o: dict[str, Any]) -> str:
-    layout = f"{o['gpu_count']} x {o['gpu']}"
-    if (o.get("replicas") or 1) > 1:
-        layout += f" ({o['replicas']}x TP{o['tensor_parallel_size']})"
-    return layout
-
-
-def _format(o: dict[str, Any]) -> str:
-    """The format, and when it runs weight-only on this GPU (FP8 on Ampere), that it does."""
-    return f"{o['format']} (weight-only)" if o.get("weight_only") else str(o["format"])
+    return f"{fmt(o.get(key), digits)} [{low}-{high}]"
 
 
 def _recovery(o: dict[str, Any]) -> str:
@@ -110,7 +90,7 @@ def _recovery(o: dict[str, Any]) -> str:
 
 
 def _ttft_itl(o: dict[str, Any]) -> str:
-    return f"{_fmt(o.get('ttft_ms'), 4)} / {_fmt(o.get('itl_ms'), 3)}"
+    return f"{fmt(o.get('ttft_ms'), 4)} / {fmt(o.get('itl_ms'), 3)}"
 
 
 def _chance(probability: float) -> str:
@@ -130,7 +110,7 @@ def advice_columns(query: Mapping[str, Any], options: Sequence[dict[str, Any]]) 
     def has(key: str) -> bool:
         return any(o.get(key) is not None for o in options)
 
-    columns = [Column("format", _format), Column("GPUs", _layout)]
+    columns = [Column("format", format_of), Column("GPUs", layout)]
     if sync:
         columns += [
             Column("latency (80%)", lambda o: _interval(o, "latency_s"), 90),
@@ -145,30 +125,30 @@ def advice_columns(query: Mapping[str, Any], options: Sequence[dict[str, Any]]) 
         )
         if operating:
             columns.append(
-                Column("QPS @ op", lambda o: _fmt(o.get("operating_qps")), 80 if sized else 55)
+                Column("QPS @ op", lambda o: fmt(o.get("operating_qps")), 80 if sized else 55)
             )
         # Without an operating point the figures are those of one request on an idle server.
         columns.append(
             Column(f"TTFT / ITL {p} ms" if operating else "TTFT / ITL ms", _ttft_itl, 90)
         )
         if query.get("latency_limit_s"):
-            columns.append(Column(f"latency {p} s", lambda o: _fmt(o.get("latency_s")), 75))
+            columns.append(Column(f"latency {p} s", lambda o: fmt(o.get("latency_s")), 75))
         if has("binding_constraint"):
             columns.append(
                 Column("limited by", lambda o: str(o.get("binding_constraint") or "-"), 50)
             )
     if query.get("qps"):
         columns += [
-            Column("deployments", lambda o: _fmt(o.get("deployments")), 88),
-            Column("GPUs total", lambda o: _fmt(o.get("fleet_gpus")), 86),
-            Column("fleet USD/h", lambda o: _usd(o.get("fleet_usd_per_hour"))),
-            Column("USD/M out", lambda o: _usd(o.get("usd_per_million_output_tokens")), 84),
-            Column("USD/query", lambda o: _usd(o.get("usd_per_query")), 35),
+            Column("deployments", lambda o: fmt(o.get("deployments")), 88),
+            Column("GPUs total", lambda o: fmt(o.get("fleet_gpus")), 86),
+            Column("fleet USD/h", lambda o: usd(o.get("fleet_usd_per_hour"))),
+            Column("USD/M out", lambda o: usd(o.get("usd_per_million_output_tokens")), 84),
+            Column("USD/query", lambda o: usd(o.get("usd_per_query")), 35),
         ]
     else:
         columns += [
-            Column("USD/query", lambda o: _usd(o.get("usd_per_query"))),
-            Column("USD/hour", lambda o: _usd(o.get("usd_per_hour")), 30),
+            Column("USD/query", lambda o: usd(o.get("usd_per_query"))),
+            Column("USD/hour", lambda o: usd(o.get("usd_per_hour")), 30),
         ]
     columns += [
         Column("recovery", _recovery, 45),
@@ -233,13 +213,13 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
     lines = []
     if rec.get("operating_qps") is not None:
         figures = (
-            f"{_fmt(rec['operating_qps'])} QPS per deployment, {percentile_word(query)} "
+            f"{fmt(rec['operating_qps'])} QPS per deployment, {percentile_word(query)} "
             f"TTFT {_interval(rec, 'ttft_ms', 4)} ms, ITL {_interval(rec, 'itl_ms')} ms"
         )
         if rec.get("ttft_unloaded_ms") is not None or rec.get("itl_unloaded_ms") is not None:
             figures += (
-                f"; idle server: {_fmt(rec.get('ttft_unloaded_ms'), 4)} / "
-                f"{_fmt(rec.get('itl_unloaded_ms'))} ms"
+                f"; idle server: {fmt(rec.get('ttft_unloaded_ms'), 4)} / "
+                f"{fmt(rec.get('itl_unloaded_ms'))} ms"
             )
         lines.append(("load", figures))
     qps = query.get("qps")
@@ -248,16 +228,16 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
         fleet = [f"{count} deployment{'s' if count != 1 else ''}"]
         if rec.get("fleet_gpus") is not None:
             fleet.append(f"{rec['fleet_gpus']} GPUs")
-        fleet.append(f"{_usd(rec.get('fleet_usd_per_hour'))}/hour")
+        fleet.append(f"{usd(rec.get('fleet_usd_per_hour'))}/hour")
         if rec.get("usd_per_million_output_tokens") is not None:
-            fleet.append(f"{_usd(rec['usd_per_million_output_tokens'])} per million output tokens")
+            fleet.append(f"{usd(rec['usd_per_million_output_tokens'])} per million output tokens")
         lines.append(("fleet", f"{', '.join(fleet)} for {qps:g} QPS"))
     sizing = []
     if rec.get("sized_qps_per_deployment") is not None:
         headroom = query.get("headroom_pct")
         basis = f"{headroom:g}% headroom" if headroom is not None else "the 80% interval's low end"
         sizing.append(
-            f"sized on {_fmt(rec['sized_qps_per_deployment'])} QPS per deployment ({basis})"
+            f"sized on {fmt(rec['sized_qps_per_deployment'])} QPS per deployment ({basis})"
         )
     if rec.get("meets_limits_probability") is not None and qps:
         sizing.append(
@@ -274,7 +254,30 @@ def winner_lines(rec: Mapping[str, Any], query: Mapping[str, Any]) -> list[tuple
                 f"{rec['accuracy_label']}: {rec.get('accuracy_basis')}",
             )
         )
+    aside = rec.get("set_aside")
+    if aside:  # the catalog has this very cell, but hygiene set it aside: say so, and why
+        lines.append(
+            (
+                "measured",
+                f"{fmt(aside['latency_s'])} s ({aside['source']}, {aside['engine']}), set "
+                f"aside; the {fmt(rec.get('latency_s'))} s shown is {rec.get('label')}. "
+                f"{aside['reason']}",
+            )
+        )
     return lines
+
+
+def set_aside_line(options: Sequence[dict[str, Any]]) -> str | None:
+    """The other options shown whose own measurement hygiene set aside, with its value."""
+    found = [
+        f"{format_of(o)} on {layout(o)} ({fmt(o['set_aside']['latency_s'])} s, "
+        f"{o['set_aside']['decode_flag']})"
+        for o in options
+        if o.get("set_aside")
+    ]
+    if not found:
+        return None
+    return f"also measured but set aside: {', '.join(found)}; --json says why (set_aside)"
 
 
 def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None = None) -> None:
@@ -301,6 +304,9 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         console.print(table)
         for label, line in winner_lines(rec, query):
             console.print(f"[bold]{label + ':':<8}[/] {line}", highlight=False)
+        others = set_aside_line(options[1:])
+        if others:
+            console.print(f"[dim]{others}[/]", highlight=False)
         if hidden:
             names = ", ".join(c.header for c in hidden)
             console.print(f"[dim]hidden at this width: {names} (--json has them)[/]")
@@ -314,44 +320,11 @@ def print_advice(console: Console, advice: Any, hints: Mapping[str, str] | None 
         console.print(
             f"[bold]confirm:[/] {rec['guidellm_command']}", highlight=False, soft_wrap=True
         )
-    elif advice.closest_misses:
-        console.print("[bold red]Nothing meets these targets.[/] Closest misses:")
     else:
         console.print("[bold red]Nothing meets these targets.[/]")
-    cheaper = [r for r in advice.rejected if r.cheaper_than_recommendation]
-    shown = advice.closest_misses if advice.recommendation is None else cheaper
-    if shown:
-        table = Table(
-            title="Cheaper options ruled out" if advice.recommendation else None,
-            header_style="bold",
-        )
-        for column in ["format", "GPUs", "USD/query", "why"]:
-            table.add_column(column, overflow="fold")
-        for r in shown:
-            hint = hints.get(r.reason)
-            detail = f"{r.detail}; {hint}" if hint else r.detail
-            table.add_row(r.format.value, f"{r.gpu_count} x {r.gpu}", _usd(r.usd_per_query), detail)
-        console.print(table)
+    print_ruled_out(console, advice, hints)
     print_not_priced(console, advice, hints)
-    blocked: dict[str, int] = {}
-    for r in advice.rejected:
-        if r.blocked is not None and r.reason != "no_price":
-            blocked[r.reason] = blocked.get(r.reason, 0) + 1
-    if blocked:
-        words = {
-            "memory": "do not fit in memory",
-            "unsupported": "do not run on the GPU (vLLM)",
-        }
-        parts = [f"{n} {words.get(reason, reason)}" for reason, n in sorted(blocked.items())]
-        console.print(
-            f"[dim]Not evaluated: {', '.join(parts)} (details in --json).[/]", highlight=False
-        )
-        for reason in sorted(blocked):
-            if reason in hints:
-                console.print(
-                    f"[dim]For those that {words.get(reason, reason)}: {hints[reason]}.[/]",
-                    highlight=False,
-                )
+    print_not_evaluated(console, advice, hints)
 
 
 def prices_lines(query: Mapping[str, Any]) -> list[str]:
@@ -370,39 +343,3 @@ def prices_lines(query: Mapping[str, Any]) -> list[str]:
         by_note.setdefault(note, []).append(gpu)
     lines += [f"[dim]  {', '.join(gpus)}: {note}[/]" for note, gpus in by_note.items()]
     return lines
-
-
-def print_not_priced(console: Console, advice: Any, hints: Mapping[str, str]) -> None:
-    """The options that were predicted but have no price: a table, and how to add one."""
-    unpriced = [r for r in advice.rejected if r.reason == "no_price"]
-    if not unpriced:
-        return
-    # Those that would meet the targets first, then by GPU count.
-    unpriced.sort(key=lambda r: ("would also miss" in r.detail, r.gpu_count, r.gpu))
-    sync = advice.query.get("mode") == "sync"
-    figure = "latency s" if sync else "max QPS"
-    table = Table(
-        title=f"Not priced in {advice.query.get('price_list')}",
-        header_style="bold",
-        title_style="bold yellow",
-    )
-    for column in ["format", "GPUs", figure, "label", "why"]:
-        table.add_column(column, overflow="fold")
-    for r in unpriced[:8]:
-        value = r.latency_s if sync else r.max_qps
-        table.add_row(
-            r.format.value,
-            f"{r.gpu_count} x {r.gpu}",
-            _fmt(value),
-            str(r.label or "-"),
-            r.detail.removeprefix("not priced: "),
-        )
-    console.print(table)
-    more = len(unpriced) - 8
-    tail = f" ({more} more in --json)" if more > 0 else ""
-    hint = hints.get("no_price")
-    gpus = ", ".join(sorted({r.gpu for r in unpriced}))
-    console.print(
-        f"[yellow]Not priced: {gpus}{tail}.[/]" + (f" To price them, {hint}." if hint else ""),
-        highlight=False,
-    )

@@ -45,6 +45,19 @@ class AdviceRequest(Query):
     """The query of `advise`, as JSON, with the prices to use: a shipped list (`price_list`),
     your `prices` merged over it, or with `prices_only` your prices alone."""
 
+    # A body takes GET's names too: `gpu` and `format` (the query parameters), besides
+    # gpu_types (and its old name gpus) and formats.
+    gpu_types: list[str] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("gpu_types", "gpus", "gpu"),
+        description="GPU types to consider (default: every priced GPU); also `gpu`, as GET "
+        "names it, or `gpus`",
+    )
+    formats: list[str] | None = Field(
+        default=None,
+        validation_alias=AliasChoices("formats", "format"),
+        description="formats to consider; also `format`, as GET names it",
+    )
     # GET and the command line call it headroom: a body may too.
     headroom_pct: HeadroomPct = Field(
         default=None, validation_alias=AliasChoices("headroom_pct", "headroom")

@@ -214,9 +214,11 @@ def served(
             while True:
                 if process.poll() is not None:
                     tail = log.read_text(errors="replace").strip().splitlines()[-8:]
+                    # Its Python lacks the server's package: the tools are not installed.
+                    hint = f"; {install_hint}" if any("No module named" in t for t in tail) else ""
                     raise ToolError(
                         f"the server exited with {process.returncode} before it was "
-                        f"ready; log: {log}\n" + "\n".join(tail)
+                        f"ready{hint}; log: {log}\n" + "\n".join(tail)
                     )
                 try:
                     with urllib.request.urlopen(base + "/v1/models", timeout=2) as response:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from api.settings import Settings
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -29,4 +31,21 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, log_level: str
     """
     from api.http.server import run
 
+    click.echo(listening(ctx.obj, host, port, workers), err=True)
     run(ctx.obj, host, port, workers, log_level)
+
+
+def listening(settings: Settings, host: str, port: int, workers: int) -> str:
+    """Where the service listens, the catalog it answers from, and whether imports are on."""
+    where = f"[{host}]" if ":" in host else host
+    address = f"http://{where}:{port}" if port else f"http://{where} on a port the system picks"
+    processes = f"{workers} worker{'s' if workers != 1 else ''}"
+    imports = (
+        "imports enabled (bearer token)"
+        if settings.imports_enabled
+        else "imports disabled (set ADVISOR_IMPORT_TOKEN to enable)"
+    )
+    return (
+        f"advisor serving on {address} ({processes}); page at /, OpenAPI at /schema\n"
+        f"catalog: {settings.catalog_path}; {imports}"
+    )

@@ -3,6 +3,7 @@ mapping of the domain's errors to a red line and exit status 1."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +18,9 @@ from api.settings import Settings
 from catalog.build import open_catalog
 from catalog.db import Connection
 
-# Wide tables stay readable when piped to a file or a pager (rich assumes 80 columns there).
-out = Console(width=None if sys.stdout.isatty() else 160)
+# Wide tables stay readable when piped to a file or a pager (rich assumes 80 columns there);
+# a width the user sets in COLUMNS wins (rich reads it when given no width).
+out = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160)
 err = Console(stderr=True)
 
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}

@@ -52,6 +52,8 @@ def test_winner_is_feasible_and_nothing_feasible_is_cheaper(
     if result.recommendation is None:
         assert not feasible
         assert all(m in result.rejected for m in result.closest_misses)
+        # "Nothing meets these targets" always names the nearest candidates.
+        assert bool(result.closest_misses) == bool(options)
         return
     assert not violations(result.recommendation, targets)
     cost = result.recommendation.usd_per_query
@@ -97,3 +99,51 @@ def test_nothing_meets_is_a_normal_answer_with_closest_misses() -> None:
     result = recommend(options, Targets(mode=Mode.SYNC, latency_s=1.5, suite="leaderboard_v1"))
     assert result.recommendation is None
     assert [m.latency_s for m in result.closest_misses] == [2.0, 3.0, 10.0]
+
+
+def test_an_option_no_load_can_serve_is_a_cheaper_miss_when_even_its_best_costs_less() -> None:
+    """Async: a deployment whose idle TTFT misses the limit has no cost per query, but at the
+    most it serves without the limits it costs less than the winner: a cheaper option the
+    limits ruled out, listed as such and saying by how much it misses."""
+    common = {"format": Format.INT4, "gpu_count": 1, "recovery_pct": 99.0}
+    winner = Option(gpu="h100", usd_per_hour=3.0, max_qps=5.0, usd_per_query=3.0 / 18_000, **common)
+    cheap = Option(
+        gpu="a6000",
+        usd_per_hour=0.66,
+        max_qps=0.0,
+        max_qps_unconstrained=2.0,
+        ttft_unloaded_ms=1500.0,
+        itl_unloaded_ms=20.0,
+        latency_unloaded_s=4.0,
+        **common,
+    )
+    dear = cheap.model_copy(update={"gpu": "l4", "usd_per_hour": 9.0})
+    targets = Targets(mode=Mode.ASYNC, ttft_ms=1000, latency_s=3, suite="leaderboard_v1")
+    result = recommend([dear, cheap, winner], targets)
+    assert result.recommendation == winner
+    by_gpu = {r.gpu: r for r in result.rejected}
+    assert by_gpu["a6000"].cheaper_than_recommendation
+    assert not by_gpu["l4"].cheaper_than_recommendation
+    assert [r.gpu for r in result.rejected] == ["a6000", "l4"]  # least cost first
+    assert by_gpu["a6000"].reason == "ttft" and by_gpu["a6000"].excess_pct == 50
+    # The idle latency is checked against the latency limit too.
+    assert "latency of an idle deployment 4 s > 3 s (+33%)" in by_gpu["a6000"].detail
+
+
+def test_closest_misses_when_only_blocked_or_unmeasurable_options_miss() -> None:
+    """No option says by how much it misses: the nearest are listed all the same."""
+    unservable = Option(format=Format.BF16, gpu="l4", gpu_count=1, max_qps=0.0, usd_per_hour=1.0)
+    too_big = Option(
+        format=Format.BF16,
+        gpu="a10g",
+        gpu_count=1,
+        blocked=Violation(reason="memory", detail="needs 132 GiB", excess_pct=500.0),
+    )
+    result = recommend(
+        [too_big, unservable], Targets(mode=Mode.ASYNC, ttft_ms=10, suite="leaderboard_v1")
+    )
+    assert result.recommendation is None
+    assert [(m.gpu, m.reason) for m in result.closest_misses] == [
+        ("l4", "throughput"),
+        ("a10g", "memory"),
+    ]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from advisor.search import rounded
 from api.cli import advise, cli
 
 
@@ -192,7 +197,8 @@ def test_predict_one_configuration(runner: CliRunner, catalog_file: Path) -> Non
     doc = json.loads(result.output)
     # The study's cell, at the study's price (8 x A100 for $14.32/h: $1.79 a GPU).
     assert doc["label"] == "measured" and doc["latency_s"] == pytest.approx(5.1)
-    assert doc["usd_per_query"] == pytest.approx(1.79 * 5.1 / 3600)
+    # Figures leave as JSON with six significant digits (no float noise).
+    assert doc["usd_per_query"] == rounded(1.79 * 5.1 / 3600) == 0.00253583
 
 
 def test_predict_many_from_csv(runner: CliRunner, catalog_file: Path, tmp_path: Path) -> None:
@@ -324,7 +330,7 @@ def test_no_stale_fit_after_an_import(
     mean = json.loads(report.read_text())["benchmarks"][0]["metrics"]["request_latency"][
         "successful"
     ]["mean"]
-    assert after["label"] == "measured" and after["latency_s"] == pytest.approx(mean)
+    assert after["label"] == "measured" and after["latency_s"] == rounded(mean)
     assert len(list((tmp_path / "models").glob("advisor-*.json"))) == 2
 
 
@@ -371,3 +377,114 @@ def test_the_renderer_reads_the_new_limit_names(runner: CliRunner, catalog_file:
     print_advice(console, advice.model_copy(update={"query": query}))
     first = console.file.getvalue().splitlines()[0]
     assert "TTFT < 750 ms" in first and "ITL < 60 ms" in first
+
+
+def test_an_impossible_target_lists_the_closest_misses_and_by_how_much(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["--model", "70b", "--ttft-ms", "10", "--itl-ms", "1"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
+    assert doc["recommendation"] is None
+    misses = doc["closest_misses"]
+    assert misses and all(m["reason"] in ("ttft", "itl") and m["excess_pct"] > 0 for m in misses)
+    assert [m["excess_pct"] for m in misses] == sorted(m["excess_pct"] for m in misses)
+    people = run_advise(runner, catalog_file, *args)
+    assert "Nothing meets these targets." in people.output and "Closest misses" in people.output
+    for m in misses:
+        row = next(
+            line
+            for line in people.output.splitlines()
+            if f"│ {m['format']} " in line and f"│ {m['gpu_count']} x {m['gpu']} " in line
+        )
+        assert f"{m['reason']} +{m['excess_pct']:,.0f}%" in row, row  # all miss by 10% or more
+
+
+def test_a_normal_answer_shows_the_cheaper_rejected_candidates(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["--model", "8b", "--mode", "sync", "--latency-s", "1"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--json").output)
+    cost = doc["recommendation"]["usd_per_query"]
+    cheaper = [r for r in doc["rejected"] if r["cheaper_than_recommendation"]]
+    assert cheaper and all(r["usd_per_query"] < cost for r in cheaper)
+    # A multi-GPU option's figures are its own, not those of one GPU.
+    options = [doc["recommendation"], *doc["alternatives"], *doc["rejected"]]
+    by = {(o["format"], o["gpu"], o["gpu_count"]): o for o in options if o["latency_s"]}
+    pairs = [
+        (r, by[(r["format"], r["gpu"], 1)])
+        for r in doc["rejected"]
+        if r["gpu_count"] > 1 and r["latency_s"] and (r["format"], r["gpu"], 1) in by
+    ]
+    assert len(pairs) > 10 and all(r["latency_s"] != one["latency_s"] for r, one in pairs)
+    people = run_advise(runner, catalog_file, *args).output
+    assert "Cheaper options ruled out" in people
+    for r in cheaper[:8]:
+        row = next(
+            line
+            for line in people.splitlines()
+            if f"│ {r['format']} " in line and f"│ {r['gpu_count']} x {r['gpu']} " in line
+        )
+        assert f"latency +{r['excess_pct']:.0f}%" in row and "$0.000" in row
+
+
+def test_at_eighty_columns_the_terminal_keeps_the_cost_column(
+    catalog_file: Path, tmp_path: Path
+) -> None:
+    """As a person runs it: `COLUMNS=80 advise --model 405b` in a pipe."""
+    env = {
+        **os.environ,
+        "COLUMNS": "80",
+        "ADVISOR_CATALOG": str(catalog_file),
+        "ADVISOR_MODEL_CACHE": str(tmp_path / "models"),
+    }
+    script = "import sys; from api.cli import advise_main; sys.argv[0] = 'advise'; advise_main()"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--model", "405b"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    table = [line for line in done.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and max(len(line) for line in table) <= 80
+    assert any("USD/query" in line for line in table)
+    rows = [line for line in table if line.startswith("│") and "x " in line]
+    assert rows and all("$" in line for line in rows)
+    assert "hidden at this width:" in done.stdout
+
+
+def test_a_measured_cell_set_aside_by_hygiene_is_shown_beside_the_prediction(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    """The study's 8B INT4 on one A6000 for code completion took 3.7 s for 1,024 tokens: its
+    generation stopped early (truncated), so the answer predicts, and says so and why."""
+    args = ["--model", "8b", "--gpu", "a6000", "--use-case", "code_completion", "--mode", "sync"]
+    doc = json.loads(run_advise(runner, catalog_file, *args, "--format", "int4", "--json").output)
+    rec = doc["recommendation"]
+    assert (rec["format"], rec["gpu_count"]) == ("int4", 1)
+    aside = rec["set_aside"]
+    assert aside["latency_s"] == 3.7 and aside["decode_flag"] == "truncated"
+    assert aside["reason"].startswith("truncated: 3.7 s for 1024 tokens")
+    assert aside["source"].startswith("study:")
+    assert rec["label"] != "measured" and rec["latency_s"] > 2 * aside["latency_s"]
+    people = run_advise(runner, catalog_file, *args).output
+    assert "measured: 3.7 s (study:" in people and "set aside" in people
+    assert "truncated: 3.7 s for 1024 tokens" in people.replace("\n", " ")
+    # A clean measurement is used as measured and has nothing set aside.
+    rag = ["--model", "8b", "--gpu", "a6000", "--use-case", "rag", "--mode", "sync", "--json"]
+    clean = json.loads(run_advise(runner, catalog_file, *rag, "--format", "int4").output)
+    assert clean["recommendation"]["label"] == "measured"
+    assert clean["recommendation"]["set_aside"] is None
+
+
+def test_predict_prints_figures_without_scientific_notation(
+    runner: CliRunner, catalog_file: Path
+) -> None:
+    args = ["predict", "--model", "8b", "--format", "int4", "--gpu", "a6000", "--gpus", "1"]
+    shape = ["--prefill", "1024", "--decode", "128", "--mode", "async"]
+    result = runner.invoke(cli, ["--catalog", str(catalog_file), *args, *shape])
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "usd_per_query" in line)
+    assert "$" not in row and "e-" not in row and "0.0000" in row, row
+    assert not re.search(r"\de[+-]\d", result.output)

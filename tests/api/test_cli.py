@@ -265,3 +265,19 @@ def test_import_measurements_from_the_command_line(run, tmp_path: Path) -> None:
     ]
     again = run("catalog", "import", "measurements", str(table))
     assert "already in the catalog" in again.output
+
+
+def test_serve_says_where_it_listens_and_which_catalog(
+    catalog_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.http.server
+
+    started: list[tuple[object, ...]] = []
+    monkeypatch.setattr(api.http.server, "run", lambda *args: started.append(args))
+    result = CliRunner(env={"ADVISOR_IMPORT_TOKEN": ""}).invoke(
+        cli, ["--catalog", str(catalog_file), "serve", "--port", "8123", "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "advisor serving on http://127.0.0.1:8123 (2 workers)" in result.output
+    assert f"catalog: {catalog_file}" in result.output and "imports disabled" in result.output
+    assert started and started[0][1:] == ("127.0.0.1", 8123, 2, "warning")

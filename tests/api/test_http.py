@@ -71,6 +71,15 @@ def test_get_and_post_advice_match_the_cli(
     )
     assert json.loads(cli.output) == got.json() == posted.json()
     assert set(got.json()) >= {"query", "recommendation", "alternatives", "rejected"}
+    # A body takes GET's names (gpu, format) as well as gpu_types (gpus) and formats.
+    asked = {"model": "70b", "use_case": "rag"}
+    by_get = client.get("/v1/advice", params={**asked, "gpu": "a100,h100", "format": "fp8,int4"})
+    assert by_get.json()["query"]["formats"] == ["fp8", "int4"]
+    for names in (
+        {"gpu": "a100,h100", "format": "fp8,int4"},
+        {"gpu_types": ["a100", "h100"], "formats": ["fp8", "int4"]},
+    ):
+        assert client.post("/v1/advice", json={**asked, **names}).json() == by_get.json(), names
 
 
 def test_comma_separated_gpus_equal_repeated_ones(client: TestClient) -> None:

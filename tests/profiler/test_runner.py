@@ -59,6 +59,16 @@ def test_a_server_that_exits_says_so_with_its_log(tmp_path: Path) -> None:
     assert "boom: no model" in str(caught.value)
 
 
+def test_a_server_whose_package_is_missing_names_the_install(tmp_path: Path) -> None:
+    """`advisor profile perf` without the tools: the Python on PATH has no vLLM."""
+    command = [sys.executable, "-m", "vllm_is_not_installed_here"]
+    with (
+        pytest.raises(ToolError, match=f"before it was ready; {HINT}; log:"),
+        served(command, free_port(), tmp_path / "server.log", tool_environment(tmp_path), 30, HINT),
+    ):
+        pass
+
+
 def test_a_real_http_server_becomes_ready_and_is_stopped(tmp_path: Path) -> None:
     port = free_port()
     (tmp_path / "v1").mkdir()

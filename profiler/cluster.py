@@ -11,10 +11,12 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 from pydantic import Field
@@ -24,7 +26,7 @@ from advisor.vocabulary import Format, Frozen
 from profiler.accuracy import TaskSet
 from profiler.perf import Workload
 from profiler.plan import Cell, CellOutcome, CellResult, PlanRunner, cell_key, cells
-from profiler.runner import STOP_SIGNALS
+from profiler.runner import STOP_SIGNALS, Stopped
 
 LOCAL = "local"
 STOP_GRACE_S = 30.0  # above runner.stop_group's 15 s, so a graceful stop can finish
@@ -147,8 +149,9 @@ def connected(address: str, gpu: str, gpus: int) -> Iterator[None]:
     else:
         ray.init(address=address, logging_level=logging.WARNING)
     # ray.init takes SIGTERM for itself; the profiler's own stop (Stopped) must stay in charge.
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)
+    if threading.current_thread() is threading.main_thread():
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     try:
         yield
     finally:
@@ -227,6 +230,7 @@ class RayPlan:
         self.stop_grace_s = stop_grace_s
         self.retries = retries
         self.placements: dict[str, Placement] = {}
+        self.submitted_s: dict[str, float] = {}
 
     def run(self, address: str) -> list[CellOutcome]:
         runner = self.runner
@@ -301,7 +305,6 @@ class RayPlan:
                 ).remote(shipped, cell)
         after = self._after(todo)
         live: dict[Any, str] = {}
-        submitted_s: dict[str, float] = {}
 
         def submit(key: str) -> None:
             cell, perf, acc = todo[key]
@@ -322,28 +325,45 @@ class RayPlan:
             needs = [checkpoints[k] for k in [(cell.model.name, cell.format)] if k in checkpoints]
             ref = cell_remote.options(**options).remote(shipped, cell, perf, acc, progress, *needs)
             live[ref] = key
-            submitted_s[key] = time.monotonic()
+            self.submitted_s[key] = time.monotonic()
 
         for key, waits in after.items():
             if not waits:
                 submit(key)
-        try:
-            while live:
-                ready, _ = ray.wait(list(live), num_returns=1, timeout=POLL_S)
-                for ref in ready:
-                    key = live.pop(ref)
-                    outcomes[key] = self._collect(ref, todo[key][0], submitted_s[key])
-                    for other, waits in after.items():
-                        if key in waits:
-                            waits.discard(key)
-                            if not waits:
-                                submit(other)
-                    say(self._progress_line(outcomes[key], todo, outcomes, live, progress))
-        except KeyboardInterrupt:
-            self._cancel(list(live), say)
-            raise
+        with _remembering_stops() as stops:
+            try:
+                self._wait(live, todo, outcomes, after, submit, progress)
+            except KeyboardInterrupt as exc:
+                self._cancel(list(live), say)
+                if stops and not isinstance(exc, Stopped):
+                    raise Stopped(stops[0]) from None
+                raise
 
-    def _collect(self, ref: Any, cell: Cell, submitted_s: float) -> CellOutcome:
+    def _wait(
+        self,
+        live: dict[Any, str],
+        todo: dict[str, tuple[Cell, list[Workload], list[TaskSet]]],
+        outcomes: dict[str, CellOutcome],
+        after: dict[str, set[str]],
+        submit: Callable[[str], None],
+        progress: Any,
+    ) -> None:
+        """Import each cell as it finishes and start the cells that waited for it."""
+        import ray
+
+        while live:
+            ready, _ = ray.wait(list(live), num_returns=1, timeout=POLL_S)
+            for ref in ready:
+                key = live.pop(ref)
+                outcomes[key] = self._collect(ref, todo[key][0])
+                for other, waits in after.items():
+                    if key in waits:
+                        waits.discard(key)
+                        if not waits:
+                            submit(other)
+                self.runner.say(self._progress_line(outcomes[key], todo, outcomes, live, progress))
+
+    def _collect(self, ref: Any, cell: Cell) -> CellOutcome:
         """The cell's outcome, its batches imported; a task Ray gave up on is a failed cell
         with the error (and error.txt), as a tool's failure is."""
         import ray
@@ -361,7 +381,7 @@ class RayPlan:
             return CellOutcome(
                 cell=key,
                 status="failed",
-                seconds=time.monotonic() - submitted_s,
+                seconds=time.monotonic() - self.submitted_s[key],
                 detail=f"{type(exc).__name__}: {first[-1] if first else ''}",
                 log=str(work / "error.txt"),
             )
@@ -410,6 +430,34 @@ class RayPlan:
                 break
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+@contextmanager
+def _remembering_stops() -> Iterator[list[int]]:
+    """The stop signals that arrive in the block, passed on to the handlers in place. Ray turns
+    an exception raised by a signal handler during its calls into a bare KeyboardInterrupt;
+    this keeps which signal it was (so SIGTERM still exits 143)."""
+    seen: list[int] = []
+    if threading.current_thread() is not threading.main_thread():  # signals go to the main one
+        yield seen
+        return
+    previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        seen.append(signum)
+        handler = previous[signal.Signals(signum)]
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:
+            raise Stopped(signum)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, handle)
+    try:
+        yield seen
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_on_ray(runner: PlanRunner, address: str) -> list[CellOutcome]:

@@ -348,11 +348,17 @@ class RayPlan:
         submit: Callable[[str], None],
         progress: Any,
     ) -> None:
-        """Import each cell as it finishes and start the cells that waited for it."""
+        """Import each cell as it finishes and start the cells that waited for it; a line on
+        every start and end."""
         import ray
 
+        announced: set[str] = set()
         while live:
             ready, _ = ray.wait(list(live), num_returns=1, timeout=POLL_S)
+            started: dict[str, float] = ray.get(progress.snapshot.remote())
+            for key in [k for k in live.values() if k in started and k not in announced]:
+                announced.add(key)
+                self.runner.say(_counts(todo, outcomes, live, started) + f" {key}: started")
             for ref in ready:
                 key = live.pop(ref)
                 outcomes[key] = self._collect(ref, todo[key][0])
@@ -361,7 +367,11 @@ class RayPlan:
                         waits.discard(key)
                         if not waits:
                             submit(other)
-                self.runner.say(self._progress_line(outcomes[key], todo, outcomes, live, progress))
+                o = outcomes[key]
+                self.runner.say(
+                    _counts(todo, outcomes, live, started)
+                    + f" {o.cell}: {o.status} in {o.seconds:.0f} s: {o.detail}"
+                )
 
     def _collect(self, ref: Any, cell: Cell) -> CellOutcome:
         """The cell's outcome, its batches imported; a task Ray gave up on is a failed cell
@@ -390,27 +400,6 @@ class RayPlan:
         self.placements[key] = run.placement
         return run.result.outcome
 
-    @staticmethod
-    def _progress_line(
-        outcome: CellOutcome,
-        todo: dict[str, Any],
-        outcomes: dict[str, CellOutcome],
-        live: dict[Any, str],
-        progress: Any,
-    ) -> str:
-        import ray
-
-        started = ray.get(progress.snapshot.remote())
-        ran = [outcomes[k] for k in todo if k in outcomes]
-        running = sum(1 for k in live.values() if k in started)
-        queued = len(todo) - len(ran) - running
-        done = sum(o.status == "done" for o in ran)
-        failed = sum(o.status == "failed" for o in ran)
-        return (
-            f"[{done} done, {running} running, {queued} queued, {failed} failed] "
-            f"{outcome.cell}: {outcome.status} in {outcome.seconds:.0f} s: {outcome.detail}"
-        )
-
     def _cancel(self, refs: list[Any], say: Callable[[str], None]) -> None:
         """Gracefully first (KeyboardInterrupt in each task: its `finally` stops the tools'
         process groups), then by force what is still running after the grace period."""
@@ -430,6 +419,20 @@ class RayPlan:
                 break
         for ref in pending:
             ray.cancel(ref, force=True)
+
+
+def _counts(
+    todo: dict[str, Any],
+    outcomes: dict[str, CellOutcome],
+    live: dict[Any, str],
+    started: dict[str, float],
+) -> str:
+    ran = [outcomes[k] for k in todo if k in outcomes]
+    running = sum(1 for k in live.values() if k in started)
+    queued = len(todo) - len(ran) - running
+    done = sum(o.status == "done" for o in ran)
+    failed = sum(o.status == "failed" for o in ran)
+    return f"[{done} done, {running} running, {queued} queued, {failed} failed]"
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from profiler.cluster import RayPlan, cell_request, dry_run_lines
 from profiler.plan import PlanRunner, load_plan
 from profiler.session import plan_runner
 from tests.conftest import fixture
+from tests.profiler.catalog_contents import contents
 
 # Ray reads this when imported: a single-node cluster, every port on 127.0.0.1.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
@@ -172,44 +173,12 @@ def write_plan(path: Path, fakes: Fakes, work: Path, gpu_counts: Any, formats: A
     return path
 
 
-def bound(catalog: Path, plan_file: Path) -> tuple[duckdb.DuckDBPyConnection, PlanRunner]:
+def bound(
+    catalog: Path, plan_file: Path, said: list[str] | None = None
+) -> tuple[duckdb.DuckDBPyConnection, PlanRunner]:
     con = open_catalog(catalog)
-    return con, plan_runner(con, load_plan(plan_file), None, lambda line: None)
-
-
-VOLATILE = {"host", "base_url", "engine_args", "imported_at", "started_at"}
-
-
-def _steady(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _steady(v) for k, v in sorted(value.items()) if k not in VOLATILE}
-    if isinstance(value, list):
-        return [_steady(v) for v in value]
-    return value
-
-
-def contents(con: duckdb.DuckDBPyConnection, after_source: int) -> dict[str, list[Any]]:
-    """The rows a run added, without ids, host and timing (report paths carry the run's time,
-    a search's digest the server's port)."""
-    out: dict[str, list[Any]] = {}
-    for view, drop in [
-        ("load_points", {"load_point_id", "run_id", "source_id", "source", "duration_s"}),
-        ("async_throughput", {"run_id", "source_id", "source"}),
-        ("runs", {"run_id", "source_id", "started_at", "args"}),
-        ("sources", {"source_id", "uri", "sha256", "host", "imported_at"}),
-    ]:
-        cursor = con.execute(f"SELECT * FROM {view} WHERE source_id > ?", [after_source])
-        names = [d[0] for d in cursor.description]
-        rows = []
-        for row in cursor.fetchall():
-            kept = {n: v for n, v in zip(names, row, strict=True) if n not in drop}
-            if "details" in kept:
-                kept["details"] = _steady(json.loads(kept["details"] or "{}"))
-            if "name" in kept:
-                kept["name"] = str(kept["name"]).split("#")[0]
-            rows.append(json.dumps(kept, sort_keys=True, default=str))
-        out[view] = sorted(rows)
-    return out
+    say = (said if said is not None else []).append
+    return con, plan_runner(con, load_plan(plan_file), None, say)
 
 
 def test_cells_get_their_gpus_quantize_runs_once_and_the_catalog_matches_sequential(
@@ -231,7 +200,8 @@ def test_cells_get_their_gpus_quantize_runs_once_and_the_catalog_matches_sequent
     shutil.rmtree(fakes.records)
     fakes.records.mkdir()
     plan = write_plan(tmp_path / "ray.json", fakes, tmp_path / "ray", counts, ["bf16", "int4"])
-    con, runner = bound(ray_catalog, plan)
+    said: list[str] = []
+    con, runner = bound(ray_catalog, plan, said)
     scheduled = RayPlan(runner)
     outcomes = scheduled.run("local")
     got = contents(con, base)
@@ -243,6 +213,9 @@ def test_cells_get_their_gpus_quantize_runs_once_and_the_catalog_matches_sequent
     assert [o.status for o in outcomes] == [o.status for o in sequential] == ["done"] * 5
     assert got == expected and len(got["load_points"]) >= 5
     assert searches == 5  # each cell recorded once
+    # Progress: a line as each cell starts and ends, with the counts of the whole plan.
+    assert sum(line.endswith(": started") for line in said) == 5
+    assert said[-1].startswith("[5 done, 0 running, 0 queued, 0 failed] ")
     placements = scheduled.placements
     assert {k: len(p.gpu_ids) for k, p in placements.items()} == {
         f"{MODEL} {f} x{n}": n for f, ns in counts.items() for n in ns
@@ -366,6 +339,7 @@ def test_the_ray_dry_run_shows_each_request_beside_its_commands(fakes: Fakes, tm
     assert sum(c.startswith("# cell ") for c in comments) == 4
     reports = [a for line in lines if isinstance(line, list) for a in line if "path=" in a]
     assert len(reports) == len(set(reports)) == 8  # every cell its own report paths
+    assert reports == [a for c in runner.dry_run() for a in c if "path=" in a]  # as without Ray
 
 
 def test_a_cell_wider_than_a_node_asks_for_a_placement_group_of_whole_nodes() -> None:
@@ -378,3 +352,18 @@ def test_a_cell_wider_than_a_node_asks_for_a_placement_group_of_whole_nodes() ->
     ]
     with pytest.raises(InvalidInputError, match="accepted: at most 8, or a multiple of it"):
         cell_request("h100", 12, node_gpus=8)
+
+
+def test_the_advisor_and_the_plain_profiler_never_import_ray() -> None:
+    probe = (
+        "import sys, api.cli, api.cli.profile, profiler.session, profiler.cluster\n"
+        "print(sorted(m for m in sys.modules if m == 'ray' or m.startswith('ray.')))"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert found.stdout.strip() == "[]"

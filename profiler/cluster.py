@@ -26,7 +26,7 @@ from advisor.vocabulary import Format, Frozen
 from profiler.accuracy import TaskSet
 from profiler.perf import Workload
 from profiler.plan import Cell, CellOutcome, CellResult, PlanRunner, cell_key, cells
-from profiler.runner import STOP_SIGNALS, Stopped
+from profiler.runner import STOP_SIGNALS, Stopped, stop_recorded_groups
 
 LOCAL = "local"
 STOP_GRACE_S = 30.0  # above runner.stop_group's 15 s, so a graceful stop can finish
@@ -187,7 +187,10 @@ class _Progress:
 
 
 def _quantize_task(runner: PlanRunner, cell: Cell) -> float | None:
-    return runner.quantize(cell)
+    groups = runner.groups_file(cell).with_name("quantize-process-groups")
+    groups.parent.mkdir(parents=True, exist_ok=True)
+    stop_recorded_groups(groups)
+    return runner.quantize(cell, groups)
 
 
 def _cell_task(
@@ -206,8 +209,11 @@ def _cell_task(
     progress.start.remote(key, started)
     context = ray.get_runtime_context()
     gpu_ids = [str(i) for i in ray.get_gpu_ids()]
+    groups = runner.groups_file(cell)
+    groups.parent.mkdir(parents=True, exist_ok=True)
+    stop_recorded_groups(groups)  # a lost attempt's tools here (its worker killed) go first
     batches: list[Any] = []
-    outcome = runner.measure(cell, todo_perf, todo_acc, batches.append)
+    outcome = runner.measure(cell, todo_perf, todo_acc, batches.append, groups)
     run = CellRun(
         key=key,
         result=CellResult(outcome=outcome, batches=batches),
@@ -334,7 +340,7 @@ class RayPlan:
             try:
                 self._wait(live, todo, outcomes, after, submit, progress)
             except KeyboardInterrupt as exc:
-                self._cancel(list(live), say)
+                self._cancel(live, todo, say)
                 if stops and not isinstance(exc, Stopped):
                     raise Stopped(stops[0]) from None
                 raise
@@ -384,6 +390,7 @@ class RayPlan:
         except CellFailed as exc:
             run = getattr(exc, "cause", exc).run
         except ray.exceptions.RayError as exc:
+            stop_recorded_groups(self.runner.groups_file(cell))  # those on this host
             work = self.runner.cell_dir(cell)
             work.mkdir(parents=True, exist_ok=True)
             (work / "error.txt").write_text(f"{exc}\n{traceback.format_exc()}")
@@ -400,11 +407,18 @@ class RayPlan:
         self.placements[key] = run.placement
         return run.result.outcome
 
-    def _cancel(self, refs: list[Any], say: Callable[[str], None]) -> None:
+    def _cancel(
+        self,
+        live: dict[Any, str],
+        todo: dict[str, tuple[Cell, list[Workload], list[TaskSet]]],
+        say: Callable[[str], None],
+    ) -> None:
         """Gracefully first (KeyboardInterrupt in each task: its `finally` stops the tools'
-        process groups), then by force what is still running after the grace period."""
+        process groups), then by force what is still running after the grace period, and the
+        tools such a task leaves on this host."""
         import ray
 
+        refs = list(live)
         if not refs:
             return
         say(f"stopping {len(refs)} cells (up to {self.stop_grace_s:g} s)")
@@ -419,6 +433,8 @@ class RayPlan:
                 break
         for ref in pending:
             ray.cancel(ref, force=True)
+        for ref in pending:
+            stop_recorded_groups(self.runner.groups_file(todo[live[ref]][0]))
 
 
 def _counts(

@@ -35,6 +35,7 @@ from profiler.commands import (
 from profiler.perf import SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
 from profiler.runner import (
+    GROUPS_FILE_ENV,
     free_port,
     installed_version,
     run_tool,
@@ -348,17 +349,28 @@ class PlanRunner:
         clone.done, clone.ingest, clone.say = _never_done, _discard, _quiet
         return clone
 
-    def quantize(self, cell: Cell) -> float | None:
+    def groups_file(self, cell: Cell) -> Path:
+        """Where a cell run as a Ray task writes down its tools' process groups."""
+        return self.cell_dir(cell) / "process-groups"
+
+    def _environment(self, scratch: Path, groups: Path | None) -> dict[str, str]:
+        env = tool_environment(scratch)
+        if groups is not None:
+            env[GROUPS_FILE_ENV] = str(groups)
+        return env
+
+    def quantize(self, cell: Cell, groups: Path | None = None) -> float | None:
         """Make the cell's checkpoint if the plan has to and it is not there yet: seconds taken,
         or None when there was nothing to do. The log goes into the cell's folder."""
         checkpoint, spec = self.checkpoint(cell)
         if spec is None or Path(checkpoint, "config.json").exists():
             return None
+        self.cell_dir(cell).mkdir(parents=True, exist_ok=True)
         with scratch_dir() as scratch:
             return run_tool(
                 build_quantize_command(self.tools, spec),
                 self.cell_dir(cell) / "quantize.log",
-                tool_environment(scratch),
+                self._environment(scratch, groups),
                 self.plan.eval_timeout_s,
                 VLLM_HINT,
             )
@@ -369,9 +381,11 @@ class PlanRunner:
         todo_perf: list[Workload],
         todo_acc: list[TaskSet],
         ingest: Callable[[Any], None],
+        groups: Path | None = None,
     ) -> CellOutcome:
         """Quantize if needed, serve, run the pending workloads and task sets; every batch goes
-        to `ingest`. A tool's failure is the outcome (status failed, error.txt), not an error."""
+        to `ingest`. A tool's failure is the outcome (status failed, error.txt), not an error.
+        `groups`: a file the tools' process groups are written down in."""
         started = time.monotonic()
         key = cell_key(cell)
         work = self.cell_dir(cell)
@@ -380,8 +394,8 @@ class PlanRunner:
         steps: list[str] = []
         try:
             with scratch_dir() as scratch:
-                env = tool_environment(scratch)
-                seconds = self.quantize(cell)
+                env = self._environment(scratch, groups)
+                seconds = self.quantize(cell, groups)
                 if seconds is not None:
                     steps.append(f"quantize {seconds:.0f} s")
                 checkpoint, _ = self.checkpoint(cell)

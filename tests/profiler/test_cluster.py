@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from advisor.errors import InvalidInputError
 from catalog.build import open_catalog
 from profiler.cluster import RayPlan, cell_request, dry_run_lines
 from profiler.plan import PlanRunner, load_plan
+from profiler.runner import GROUPS_FILE_ENV, record_group, stop_recorded_groups
 from profiler.session import plan_runner
 from tests.conftest import fixture
 from tests.profiler.catalog_contents import contents
@@ -266,9 +268,12 @@ def test_a_cell_whose_worker_is_killed_is_retried_once_then_recorded(
             assert marker.exists(), "the cell never started"
             os.kill(int(marker.read_text()), signal.SIGKILL)  # its Ray worker
         driver.join(timeout=180)
+        # The killed attempts' tools (their worker gone before its `finally`) were stopped.
+        left = [r for r in fakes.read("vllm") + fakes.read("guidellm") if running(r["pid"])]
     finally:
         fakes.stop_all()
     assert not driver.is_alive()
+    assert left == []
     (outcomes,) = results
     assert [(o.cell, o.status) for o in outcomes] == [
         (f"{MODEL} bf16 x1", "done"),
@@ -367,3 +372,21 @@ def test_the_advisor_and_the_plain_profiler_never_import_ray() -> None:
         check=True,
     )
     assert found.stdout.strip() == "[]"
+
+
+def test_the_groups_a_lost_attempt_left_are_stopped_and_no_other_process(tmp_path: Path) -> None:
+    ledger = tmp_path / "process-groups"
+    env = {GROUPS_FILE_ENV: str(ledger)}
+    tool = subprocess.Popen(["sleep", "600"], start_new_session=True)
+    record_group(env, tool.pid)
+    host = socket.gethostname()
+    with ledger.open("a") as out:
+        out.write(f"{host} {os.getpid()} 1\n")  # a pid alive, but started at another time
+        out.write(f"other-host {tool.pid} -\n")  # a group on another node
+    try:
+        assert stop_recorded_groups(ledger) == [tool.pid]
+        assert tool.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        with suppress(ProcessLookupError):
+            os.killpg(tool.pid, signal.SIGKILL)
+    assert ledger.read_text() == "" and stop_recorded_groups(tmp_path / "none") == []

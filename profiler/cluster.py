@@ -147,7 +147,13 @@ def connected(address: str, gpu: str, gpus: int) -> Iterator[None]:
             logging_level=logging.WARNING,
         )
     else:
-        ray.init(address=address, logging_level=logging.WARNING)
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise InvalidInputError(
+                f"--ray {address}: no Ray cluster to join ({str(exc).splitlines()[0]}); "
+                "accepted: local, auto (a cluster started with `ray start --head`), HOST:PORT"
+            ) from exc
     # ray.init takes SIGTERM for itself; the profiler's own stop (Stopped) must stay in charge.
     if threading.current_thread() is threading.main_thread():
         for sig, handler in previous.items():

@@ -324,16 +324,17 @@ COUNTED = {"successful", "errored", "incomplete", "count", "total"}
 
 
 def _identity(value: object) -> object:
-    """Without the figures a real run measures (floats, request counts), which differ run to
-    run; what is left (names, labels, tool versions, token counts) must be equal."""
+    """Without the figures a real run measures (floats, request counts, a percentile that is
+    null where no request finished), which differ run to run; what is left (names, labels, tool
+    versions, token counts, strategies) must be equal."""
     if isinstance(value, dict):
         return {
             k: _identity(v)
             for k, v in value.items()
-            if not isinstance(v, float) and k not in COUNTED
+            if not isinstance(v, float) and v is not None and k not in COUNTED
         }
     if isinstance(value, list):
-        return [_identity(v) for v in value]
+        return [_identity(v) for v in value if not isinstance(v, float)]
     return value
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import duckdb
 
-VOLATILE = {"host", "base_url", "engine_args", "imported_at", "started_at"}
+# The server's URL and command hold its port, picked afresh by each run.
+VOLATILE = {"host", "base_url", "target", "engine_args", "imported_at", "started_at"}
 
 
 def _steady(value: Any) -> Any:

@@ -1,13 +1,13 @@
 """Plans on a Ray cluster (`advisor profile run PLAN --ray`): every cell is a Ray task asking for
-its GPUs, the quantize step of each (model, format) is a task the cells that need it depend on,
-and the driver, the one catalog writer, imports each cell's batches as the cell finishes.
+its GPUs (`profiler.resources`), the quantize step of each (model, format) is a task the cells
+that need it depend on, and the driver, the one catalog writer, imports each cell's batches as
+the cell finishes.
 
 Ray is imported here only, and only when a plan runs on it: the advisor installs without it.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -26,27 +26,12 @@ from advisor.vocabulary import Format, Frozen
 from profiler.accuracy import TaskSet
 from profiler.perf import Workload
 from profiler.plan import Cell, CellOutcome, CellResult, PlanRunner, cell_key, cells
+from profiler.resources import cell_request, gpu_resource, quantize_request, task_name
 from profiler.runner import STOP_SIGNALS, Stopped, stop_recorded_groups
 
 LOCAL = "local"
 STOP_GRACE_S = 30.0  # above runner.stop_group's 15 s, so a graceful stop can finish
 POLL_S = 1.0
-
-
-class ResourceRequest(Frozen):
-    """What a cell's task asks Ray for: its GPUs on one node, or a placement group of whole
-    nodes for a cell wider than one node."""
-
-    num_cpus: int = Field(default=1, ge=0)
-    num_gpus: int = Field(ge=0, description="GPUs of the task itself (its node's share)")
-    resources: dict[str, int] = Field(description="custom resources: the GPU type's label")
-    bundles: list[dict[str, int]] | None = Field(
-        default=None, description="placement group bundles, one per node"
-    )
-    strategy: str | None = Field(default=None, description="placement group strategy")
-
-    def describe(self) -> str:
-        return json.dumps(self.model_dump(exclude_none=True), separators=(", ", ": "))
 
 
 class Placement(Frozen):
@@ -71,57 +56,6 @@ class CellFailed(Exception):
     def __init__(self, run: CellRun) -> None:
         super().__init__(run)
         self.run = run
-
-
-def gpu_resource(gpu: str) -> str:
-    """The custom resource a node of this GPU type offers (`ray start --resources`)."""
-    return f"gpu_{gpu}"
-
-
-def cell_request(gpu: str, gpu_count: int, node_gpus: int | None = None) -> ResourceRequest:
-    """`node_gpus`: most GPUs of the type on one node (None: not known, one node assumed)."""
-    label = gpu_resource(gpu)
-    if node_gpus is None or gpu_count <= node_gpus:
-        return ResourceRequest(num_gpus=gpu_count, resources={label: gpu_count})
-    nodes, rest = divmod(gpu_count, node_gpus)
-    if rest:
-        raise InvalidInputError(
-            f"{gpu_count} {gpu} GPUs do not split over nodes of {node_gpus}; "
-            f"accepted: at most {node_gpus}, or a multiple of it"
-        )
-    share = {"GPU": node_gpus, label: node_gpus}
-    return ResourceRequest(
-        num_gpus=node_gpus,
-        resources={label: node_gpus},
-        bundles=[{"CPU": 1, **share}] + [share] * (nodes - 1),
-        strategy="STRICT_SPREAD",
-    )
-
-
-def quantize_request(gpu: str) -> ResourceRequest:
-    return ResourceRequest(num_gpus=1, resources={gpu_resource(gpu): 1})
-
-
-def task_name(kind: str, model: str, fmt: Format, gpu: str, gpu_count: int) -> str:
-    """Names the dashboard shows: what the task measures and on which GPUs."""
-    return f"{kind} {model} {fmt.value} {gpu_count}x{gpu}"
-
-
-def dry_run_lines(runner: PlanRunner) -> list[str | list[str]]:
-    """The dry run with each cell's resource request (a comment line) before its commands;
-    each quantize step once, with its own request."""
-    gpu = runner.plan.gpu
-    lines: list[str | list[str]] = []
-    quantized: set[tuple[str, Format]] = set()
-    for cell, quantize, commands in runner.dry_run_cells():
-        if quantize is not None and (cell.model.name, cell.format) not in quantized:
-            quantized.add((cell.model.name, cell.format))
-            name = task_name("quantize", cell.model.name, cell.format, gpu, 1)
-            lines += [f"# {name}: {quantize_request(gpu).describe()}", quantize]
-        name = task_name("cell", cell.model.name, cell.format, gpu, cell.gpu_count)
-        lines.append(f"# {name}: {cell_request(gpu, cell.gpu_count).describe()}")
-        lines.extend(commands)
-    return lines
 
 
 @contextmanager

@@ -248,6 +248,6 @@ def profile_run(
 def _dry_run_lines(runner: Any, ray: bool) -> list[str | list[str]]:
     if not ray:
         return list(runner.dry_run())
-    from profiler.cluster import dry_run_lines
+    from profiler.resources import dry_run_lines
 
     return dry_run_lines(runner)

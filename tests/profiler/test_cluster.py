@@ -26,8 +26,9 @@ import pytest
 
 from advisor.errors import InvalidInputError
 from catalog.build import open_catalog
-from profiler.cluster import RayPlan, cell_request, dry_run_lines
+from profiler.cluster import RayPlan
 from profiler.plan import PlanRunner, load_plan
+from profiler.resources import cell_request, dry_run_lines
 from profiler.runner import GROUPS_FILE_ENV, record_group, stop_recorded_groups
 from profiler.session import plan_runner
 from tests.conftest import fixture

@@ -27,7 +27,7 @@ import pytest
 from advisor.errors import InvalidInputError
 from catalog.build import open_catalog
 from profiler.cluster import RayPlan
-from profiler.plan import PlanRunner, load_plan
+from profiler.plan import PlanRunner, cell_key, cells, load_plan
 from profiler.resources import cell_request, dry_run_lines
 from profiler.runner import GROUPS_FILE_ENV, record_group, stop_recorded_groups
 from profiler.session import plan_runner
@@ -391,3 +391,29 @@ def test_the_groups_a_lost_attempt_left_are_stopped_and_no_other_process(tmp_pat
         with suppress(ProcessLookupError):
             os.killpg(tool.pid, signal.SIGKILL)
     assert ledger.read_text() == "" and stop_recorded_groups(tmp_path / "none") == []
+
+
+def test_with_similarity_prompts_cells_wait_for_their_models_earlier_bf16_cells(
+    fakes: Fakes, tmp_path: Path
+) -> None:
+    plan_file = write_plan(tmp_path / "p.json", fakes, tmp_path / "runs", [1, 2], ["bf16", "int4"])
+    plan = load_plan(plan_file)
+    for prompts, expected in [
+        (None, {"bf16 x1": set(), "bf16 x2": set(), "int4 x1": set(), "int4 x2": set()}),
+        (
+            ROOT / "tests/fixtures/tools/prompts.jsonl",
+            {  # as in the sequential order: the last bf16 answers are the baseline
+                "bf16 x1": set(),
+                "bf16 x2": {"bf16 x1"},
+                "int4 x1": {"bf16 x1", "bf16 x2"},
+                "int4 x2": {"bf16 x1", "bf16 x2"},
+            },
+        ),
+    ]:
+        with_prompts = plan.model_copy(update={"similarity_prompts": prompts})
+        runner = PlanRunner(with_prompts, lambda name: (1, 1), lambda *a: False, print, print)
+        todo = {cell_key(c): (c, runner.workloads, []) for c in cells(with_prompts)}
+        after = RayPlan(runner)._after(todo)
+        short = {k.removeprefix(f"{MODEL} "): {w.removeprefix(f"{MODEL} ") for w in v}
+                 for k, v in after.items()}  # fmt: skip
+        assert short == expected

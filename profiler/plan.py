@@ -1,10 +1,12 @@
 """Profiling plans: a matrix of models x formats x GPU counts x use cases x task sets, run one
-cell after another. Cells already in the catalog are skipped (so an interrupted plan resumes),
-a failed cell records its error and log and the plan goes on; `--dry-run` prints every command.
+cell after another (or on a Ray cluster: `profiler.cluster`). Cells already in the catalog are
+skipped (so an interrupted plan resumes), a failed cell records its error and log and the plan
+goes on; `--dry-run` prints every command.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import traceback
@@ -17,6 +19,7 @@ from pydantic import Field, ValidationError
 
 from advisor.errors import AdvisorError, InvalidInputError
 from advisor.vocabulary import Format, Frozen, parse_format
+from catalog.records import Batch
 from profiler.accuracy import TaskSet, profile_accuracy, task_set
 from profiler.commands import (
     EvalSpec,
@@ -32,6 +35,7 @@ from profiler.commands import (
 from profiler.perf import SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
 from profiler.runner import (
+    GROUPS_FILE_ENV,
     free_port,
     installed_version,
     run_tool,
@@ -102,6 +106,19 @@ class CellOutcome(Frozen):
     seconds: float
     detail: str
     log: str | None = None
+
+
+class CellResult(Frozen):
+    """A measured cell as its worker hands it back: the outcome and every batch it produced, in
+    order, for the one process that writes the catalog."""
+
+    outcome: CellOutcome
+    batches: list[Batch] = Field(default_factory=list)
+
+
+def cell_key(cell: Cell) -> str:
+    """The cell's name in progress lines, outcomes and (spaces as _) its folder."""
+    return f"{cell.model.name} {cell.format.value} x{cell.gpu_count}"
 
 
 def load_plan(path: Path) -> Plan:
@@ -204,25 +221,41 @@ class PlanRunner:
             **self.plan.serve,
         )
 
+    def cell_dir(self, cell: Cell) -> Path:
+        return self.plan.work_dir / cell_key(cell).replace(" ", "_")
+
     def dry_run(self) -> list[list[str]]:
         """Every command the plan would run (rate-search runs: the first probe, as an example)."""
         commands: list[list[str]] = []
+        for _cell, quantize, cell_commands in self.dry_run_cells():
+            if quantize is not None:
+                commands.append(quantize)
+            commands.extend(cell_commands)
+        return commands
+
+    def dry_run_cells(self) -> list[tuple[Cell, list[str] | None, list[list[str]]]]:
+        """Per cell: the quantize command it needs (if any) and its own commands, each report
+        in the cell's own folder, named as the real run names it (without the run's time)."""
+        out: list[tuple[Cell, list[str] | None, list[list[str]]]] = []
+        search = SearchSettings(**self.plan.search)
         for cell in cells(self.plan):
             checkpoint, quantize = self.checkpoint(cell)
-            if quantize is not None:
-                commands.append(build_quantize_command(self.tools, quantize))
+            commands: list[list[str]] = []
             port = 8000
             commands.append(build_vllm_command(self.tools, self.serve_spec(cell, checkpoint, port)))
             base = f"http://127.0.0.1:{port}"
             name = f"{cell.model.name}-{cell.format.value}"
+            work = self.cell_dir(cell)
             for w in self.workloads:
+                tag = w.use_case or f"{w.prefill_tokens}x{w.decode_tokens}"
                 spec = LoadSpec(
                     target=base,
                     model=name,
                     tokenizer=cell.model.tokenizer,
                     prefill_tokens=w.prefill_tokens,
                     decode_tokens=w.decode_tokens,
-                    output=self.plan.work_dir / "reports" / "sync.json",
+                    output=work / f"{tag}-sync" / "report.json",
+                    max_requests=search.sync_requests,
                 )
                 commands.append(build_guidellm_command(self.tools, spec))
                 commands.append(
@@ -231,8 +264,9 @@ class PlanRunner:
                         spec.model_copy(
                             update={
                                 "rate": 1.0,
-                                "max_seconds": SearchSettings(**self.plan.search).probe_seconds,
-                                "output": self.plan.work_dir / "reports" / "rate-1.json",
+                                "max_seconds": search.probe_seconds,
+                                "max_requests": search.probe_requests,
+                                "output": work / f"{tag}-rate-1" / "report.json",
                             }
                         ),
                     )
@@ -247,24 +281,28 @@ class PlanRunner:
                             tokenizer=cell.model.tokenizer,
                             tasks=t.tasks,
                             include_path=t.include_path,
-                            output=self.plan.work_dir / "lm-eval",
+                            output=work / f"lm-eval-{t.name.replace(',', '+')}",
                             limit=t.limit,
                         ),
                     )
                 )
-        return commands
+            quantize_command = (
+                None if quantize is None else build_quantize_command(self.tools, quantize)
+            )
+            out.append((cell, quantize_command, commands))
+        return out
 
     def run(self) -> list[CellOutcome]:
         outcomes = []
         all_cells = list(cells(self.plan))
         for number, cell in enumerate(all_cells, start=1):
-            key = f"{cell.model.name} {cell.format.value} x{cell.gpu_count}"
+            key = cell_key(cell)
             self.say(f"[{number}/{len(all_cells)}] {key}")
             outcomes.append(self._run_cell(cell, key))
             self.say(f"    {outcomes[-1].status}: {outcomes[-1].detail}")
         return outcomes
 
-    def _similarity(self, cell: Cell, target: Target) -> str:
+    def _similarity(self, cell: Cell, target: Target, ingest: Callable[[Any], None]) -> str:
         """bf16 cells keep their greedy answers; other formats are scored against them."""
         assert self.plan.similarity_prompts is not None
         prompts = read_prompts(self.plan.similarity_prompts)
@@ -284,11 +322,12 @@ class PlanRunner:
             json.loads(baseline.read_text()),
             "bf16",
             self.plan.embedding_model,
-            self.ingest,
+            ingest,
         )
         return "similarity: " + ", ".join(f"{k} {v:.2f}" for k, v in scores.items())
 
-    def _pending(self, cell: Cell) -> tuple[list[Workload], list[TaskSet]]:
+    def pending(self, cell: Cell) -> tuple[list[Workload], list[TaskSet]]:
+        """What of the cell is not in the catalog yet (everything, with `force`)."""
         if self.force:
             return self.workloads, self.task_sets
         return (
@@ -297,29 +336,69 @@ class PlanRunner:
         )
 
     def _run_cell(self, cell: Cell, key: str) -> CellOutcome:
-        started = time.monotonic()
-        todo_perf, todo_acc = self._pending(cell)
+        todo_perf, todo_acc = self.pending(cell)
         if not todo_perf and not todo_acc:
             return CellOutcome(
                 cell=key, status="skipped", seconds=0.0, detail="already in the catalog"
             )
-        work = self.plan.work_dir / key.replace(" ", "_")
+        return self.measure(cell, todo_perf, todo_acc, self.ingest)
+
+    def detached(self) -> PlanRunner:
+        """A copy that can travel to another process: no catalog, no terminal."""
+        clone = copy.copy(self)
+        clone.done, clone.ingest, clone.say = _never_done, _discard, _quiet
+        return clone
+
+    def groups_file(self, cell: Cell) -> Path:
+        """Where a cell run as a Ray task writes down its tools' process groups."""
+        return self.cell_dir(cell) / "process-groups"
+
+    def _environment(self, scratch: Path, groups: Path | None) -> dict[str, str]:
+        env = tool_environment(scratch)
+        if groups is not None:
+            env[GROUPS_FILE_ENV] = str(groups)
+        return env
+
+    def quantize(self, cell: Cell, groups: Path | None = None) -> float | None:
+        """Make the cell's checkpoint if the plan has to and it is not there yet: seconds taken,
+        or None when there was nothing to do. The log goes into the cell's folder."""
+        checkpoint, spec = self.checkpoint(cell)
+        if spec is None or Path(checkpoint, "config.json").exists():
+            return None
+        self.cell_dir(cell).mkdir(parents=True, exist_ok=True)
+        with scratch_dir() as scratch:
+            return run_tool(
+                build_quantize_command(self.tools, spec),
+                self.cell_dir(cell) / "quantize.log",
+                self._environment(scratch, groups),
+                self.plan.eval_timeout_s,
+                VLLM_HINT,
+            )
+
+    def measure(
+        self,
+        cell: Cell,
+        todo_perf: list[Workload],
+        todo_acc: list[TaskSet],
+        ingest: Callable[[Any], None],
+        groups: Path | None = None,
+    ) -> CellOutcome:
+        """Quantize if needed, serve, run the pending workloads and task sets; every batch goes
+        to `ingest`. A tool's failure is the outcome (status failed, error.txt), not an error.
+        `groups`: a file the tools' process groups are written down in."""
+        started = time.monotonic()
+        key = cell_key(cell)
+        work = self.cell_dir(cell)
         work.mkdir(parents=True, exist_ok=True)
         log = work / "vllm.log"
         steps: list[str] = []
         try:
             with scratch_dir() as scratch:
-                env = tool_environment(scratch)
-                checkpoint, quantize = self.checkpoint(cell)
-                if quantize is not None and not Path(checkpoint, "config.json").exists():
-                    seconds = run_tool(
-                        build_quantize_command(self.tools, quantize),
-                        work / "quantize.log",
-                        env,
-                        self.plan.eval_timeout_s,
-                        VLLM_HINT,
-                    )
+                env = self._environment(scratch, groups)
+                seconds = self.quantize(cell, groups)
+                if seconds is not None:
                     steps.append(f"quantize {seconds:.0f} s")
+                checkpoint, _ = self.checkpoint(cell)
                 port = free_port()
                 spec = self.serve_spec(cell, checkpoint, port)
                 command = build_vllm_command(self.tools, spec)
@@ -343,7 +422,7 @@ class PlanRunner:
                     for w in todo_perf:
                         t0 = time.monotonic()
                         result = profile_performance(
-                            self.tools, target, w, work, env, settings, self.ingest
+                            self.tools, target, w, work, env, settings, ingest
                         )
                         steps.append(
                             f"{w.use_case or 'workload'}: {result.runs} GuideLLM runs, "
@@ -352,11 +431,11 @@ class PlanRunner:
                     for t in todo_acc:
                         t0 = time.monotonic()
                         profile_accuracy(
-                            self.tools, target, t, work, env, self.plan.eval_timeout_s, self.ingest
+                            self.tools, target, t, work, env, self.plan.eval_timeout_s, ingest
                         )
                         steps.append(f"lm-eval {t.name} {time.monotonic() - t0:.0f} s")
                     if self.plan.similarity_prompts is not None:
-                        steps.append(self._similarity(cell, target))
+                        steps.append(self._similarity(cell, target, ingest))
         except (AdvisorError, OSError, ValueError) as exc:
             (work / "error.txt").write_text(traceback.format_exc())
             return CellOutcome(
@@ -374,3 +453,15 @@ class PlanRunner:
             detail="; ".join(steps),
             log=str(log),
         )
+
+
+def _never_done(cell: Cell, workload: Workload | None, tasks: list[str] | None) -> bool:
+    return False
+
+
+def _discard(batch: Any) -> None:
+    return None
+
+
+def _quiet(line: str) -> None:
+    return None

@@ -35,6 +35,9 @@ class Stopped(KeyboardInterrupt):
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+# A file (in the tools' environment) where every tool's process group is written down, so that
+# the groups of a run whose process was killed before its `finally` ran can be stopped later.
+GROUPS_FILE_ENV = "ADVISOR_PROCESS_GROUPS"
 
 
 @contextmanager
@@ -115,6 +118,7 @@ def run_tool(
         process = subprocess.Popen(
             list(command), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+        record_group(env, process.pid)
         try:
             code = process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -185,6 +189,48 @@ def group_alive(pgid: int) -> bool:
     return False
 
 
+def _started(pid: int) -> str | None:
+    """The process's start time (clock ticks since boot): with the pid, one process for good."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def record_group(env: dict[str, str], pgid: int) -> None:
+    """Write the group down where the environment says (nothing when it does not)."""
+    ledger = env.get(GROUPS_FILE_ENV)
+    if ledger:
+        with open(ledger, "a") as out:
+            out.write(f"{socket.gethostname()} {pgid} {_started(pgid) or '-'}\n")
+
+
+def stop_recorded_groups(ledger: Path) -> list[int]:
+    """Kill what is left of the groups written down in `ledger` on this host, then empty it;
+    returns the groups that were still running. A leader alive with another start time is
+    another process that got the pid: left alone."""
+    try:
+        lines = ledger.read_text().splitlines()
+    except FileNotFoundError:
+        return []
+    stopped = []
+    host = socket.gethostname()
+    for line in lines:
+        name, pgid_text, started = [*line.split(), "", "", ""][:3]
+        if name != host or not pgid_text.isdigit():
+            continue
+        pgid = int(pgid_text)
+        now = _started(pgid)
+        if now is not None and started not in ("-", now):
+            continue
+        if group_alive(pgid):
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            stopped.append(pgid)
+    ledger.write_text("")
+    return stopped
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -209,6 +255,7 @@ def served(
         process = subprocess.Popen(
             list(command), stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
+        record_group(env, process.pid)
         try:
             deadline = time.monotonic() + ready_timeout_s
             while True:

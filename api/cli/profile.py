@@ -207,8 +207,19 @@ def profile_accuracy_cmd(
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print every command; run nothing.")
 @click.option("--force", is_flag=True, help="Run cells that are already in the catalog again.")
+@click.option(
+    "--ray",
+    "ray_address",
+    is_flag=False,
+    flag_value="auto",
+    metavar="[ADDRESS|auto|local]",
+    help="Run the cells as Ray tasks: local (a private cluster on this host, the plan's GPUs "
+    "as logical GPUs), auto or ADDRESS (a running cluster). Bare --ray: auto.",
+)
 @click.pass_context
-def profile_run(ctx: click.Context, plan_file: Path, dry_run: bool, force: bool) -> None:
+def profile_run(
+    ctx: click.Context, plan_file: Path, dry_run: bool, force: bool, ray_address: str | None
+) -> None:
     """Run a profiling plan (models x formats x GPU counts x use cases x task sets)."""
     from profiler.plan import load_plan
     from profiler.session import plan_runner
@@ -219,11 +230,24 @@ def profile_run(ctx: click.Context, plan_file: Path, dry_run: bool, force: bool)
             con, plan, ctx.obj.tools_dir, lambda line: err.print(line, highlight=False), force
         )
         if dry_run:
-            for command in runner.dry_run():
-                click.echo(shlex.join(command))
+            for line in _dry_run_lines(runner, ray_address is not None):
+                click.echo(line if isinstance(line, str) else shlex.join(line))
             return
-        outcomes = runner.run()
+        if ray_address is None:
+            outcomes = runner.run()
+        else:
+            from profiler.cluster import run_on_ray
+
+            outcomes = run_on_ray(runner, ray_address)
     rows = [[o.cell, o.status, f"{o.seconds:.0f}", o.detail] for o in outcomes]
     print_table(out, ["cell", "status", "s", "detail"], rows, f"Plan {plan.name}")
     if any(o.status == "failed" for o in outcomes):
         sys.exit(1)
+
+
+def _dry_run_lines(runner: Any, ray: bool) -> list[str | list[str]]:
+    if not ray:
+        return list(runner.dry_run())
+    from profiler.resources import dry_run_lines
+
+    return dry_run_lines(runner)

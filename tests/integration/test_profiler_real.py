@@ -224,3 +224,122 @@ def test_quantize_to_the_other_formats(tiny: Path, tmp_path: Path, fmt: str) -> 
     record = json.loads((out / "quantization_record.json").read_text())
     assert record["format"] == fmt and record["tool_version"] == "0.14.0.1"
     assert (out / "recipe.yaml").exists()
+
+
+def test_a_plan_on_a_local_ray_cluster_fills_the_catalog_as_the_sequential_run(
+    tiny: Path, built_catalog: Path, tmp_path: Path
+) -> None:
+    """One bf16 cell (the tiny model on vLLM's CPU build) run twice, plainly and as a Ray task
+    on `--ray local`: the same rows and provenance, host and timing aside."""
+    pytest.importorskip("ray")
+    from tests.profiler.catalog_contents import contents
+
+    before = duckdb.connect(str(built_catalog), read_only=True)
+    (base,) = before.execute("SELECT max(source_id) FROM sources").fetchone()
+    before.close()
+    found = {}
+    for mode in ("sequential", "ray"):
+        catalog = tmp_path / f"{mode}.duckdb"
+        shutil.copy(built_catalog, catalog)
+        env = {
+            **os.environ,
+            "ADVISOR_CATALOG": str(catalog),
+            "ADVISOR_TOOLS_DIR": str(TOOLS),
+            "ADVISOR_MODEL_CACHE": str(tmp_path / "models"),
+        }
+        subprocess.run(
+            [str(BIN / "advisor"), "catalog", "add-model", str(tiny)],
+            check=True,
+            env=env,
+            capture_output=True,
+        )
+        plan = tmp_path / f"{mode}.yaml"
+        plan.write_text(
+            json.dumps(
+                {
+                    "name": f"tiny-{mode}",
+                    "models": [
+                        {
+                            "name": "tiny-llama",
+                            "tokenizer": str(tiny),
+                            "checkpoints": {"bf16": str(tiny)},
+                        }
+                    ],
+                    "formats": ["bf16"],
+                    "gpu": "l4",
+                    "gpu_counts": [1],
+                    "use_cases": [{"prefill_tokens": 128, "decode_tokens": 16}],
+                    "serve": {"max_model_len": 512, "enforce_eager": True},
+                    "limits": {"ttft_ms": 3_600_000, "itl_ms": 600_000},
+                    "search": {
+                        "sync_requests": 3,
+                        "probe_seconds": 10,
+                        "probe_requests": 30,
+                        "tolerance": 0.5,
+                        "max_runs": 1,
+                    },
+                    "ready_timeout_s": 400,
+                    "work_dir": str(tmp_path / mode),
+                }
+            )
+        )
+        command = [str(BIN / "advisor"), "profile", "run", str(plan)]
+        started = time.monotonic()
+        run = subprocess.run(
+            command + (["--ray", "local"] if mode == "ray" else []),
+            env={**env, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert run.returncode == 0, run.stdout + run.stderr
+        print(f"{mode}: {time.monotonic() - started:.0f} s\n{run.stdout}{run.stderr}")
+        con = duckdb.connect(str(catalog), read_only=True)
+        found[mode] = contents(con, base)
+        con.close()
+    ray_rows, sequential_rows = found["ray"], found["sequential"]
+    # The synchronous run and one probe each. Whether the probe met the limits is a measurement
+    # (on busy shared cores its requests may not finish in time): the search's row, run and
+    # source are compared when both runs have one.
+    assert len(ray_rows["load_points"]) == len(sequential_rows["load_points"]) == 2
+    searched = [len(rows["async_throughput"]) for rows in (ray_rows, sequential_rows)]
+    if searched != [1, 1]:
+        ray_rows, sequential_rows = _without_search(ray_rows), _without_search(sequential_rows)
+    assert _shape(ray_rows) == _shape(sequential_rows)
+
+
+def _without_search(rows: dict[str, list[str]]) -> dict[str, list[str]]:
+    def search(row: str) -> bool:
+        fields = json.loads(row)
+        return fields.get("label") == "rate-search" or fields.get("name") == "rate-search"
+
+    return {
+        view: [r for r in values if not search(r)]
+        for view, values in rows.items()
+        if view != "async_throughput"
+    }
+
+
+COUNTED = {"successful", "errored", "incomplete", "count", "total"}
+
+
+def _identity(value: object) -> object:
+    """Without the figures a real run measures (floats, request counts, a percentile that is
+    null where no request finished), which differ run to run; what is left (names, labels, tool
+    versions, token counts, strategies) must be equal."""
+    if isinstance(value, dict):
+        return {
+            k: _identity(v)
+            for k, v in value.items()
+            if not isinstance(v, float) and v is not None and k not in COUNTED
+        }
+    if isinstance(value, list):
+        return [_identity(v) for v in value if not isinstance(v, float)]
+    return value
+
+
+def _shape(rows: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {
+        view: sorted(json.dumps(_identity(json.loads(r)), sort_keys=True) for r in values)
+        for view, values in rows.items()
+    }

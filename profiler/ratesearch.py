@@ -2,14 +2,16 @@
 
 A pure decision function over the probes made so far, so it can be tested with fake (noisy,
 non-monotone) measurements: bracket by doubling or halving, then bisect geometrically until the
-highest passing rate is within `tolerance` of the lowest failing one.
+highest passing rate is within `tolerance` of the lowest failing one. Given a prediction (a
+`Prior`: the advisor's max QPS and 80% interval), the interval stands in for the bracket's
+unmeasured ends until a probe disproves them, so a right prediction needs no bracketing runs.
 """
 
 from __future__ import annotations
 
 import math
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from advisor.query import STUDY_ITL_LIMIT_MS, STUDY_TTFT_LIMIT_MS
 from advisor.vocabulary import Frozen
@@ -49,11 +51,61 @@ class Probe(Frozen):
         )
 
 
+class Prior(Frozen):
+    """What is expected before the first constant-rate run: a max QPS and its 80% interval."""
+
+    max_qps: float = Field(gt=0, description="predicted max QPS, requests/s")
+    low: float = Field(gt=0, description="80% interval, low end, requests/s")
+    high: float = Field(gt=0, description="80% interval, high end, requests/s")
+    source: str = Field(description="where the figures come from, for the decision reasons")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Prior:
+        if not self.low <= self.max_qps <= self.high:
+            raise ValueError(
+                f"the interval [{self.low:g}, {self.high:g}] must hold the max QPS {self.max_qps:g}"
+            )
+        return self
+
+
 class Decision(Frozen):
     next_rate: float | None = Field(description="the rate to probe next; None: done")
     best_rate: float = Field(description="highest rate known to meet the limits (0: none)")
     lowest_failing: float | None = Field(description="lowest rate known to miss them")
     reason: str = Field(description="why this step")
+
+
+class _End(Frozen):
+    """One end of the bracket: a measured rate, or the prediction's interval end."""
+
+    rate: float
+    measured: bool
+
+    def says(self, side: str) -> str:
+        what = "passed" if side == "low" else "failed"
+        if self.measured:
+            return f"{self.rate:.4g} (measured, {what})"
+        return f"{self.rate:.4g} (predicted {side} end)"
+
+
+def _ends(
+    best: float, ceiling: float | None, prior: Prior | None, tolerance: float
+) -> tuple[_End | None, _End | None]:
+    """The bracket: measured ends, tightened by the prediction's interval where no probe
+    disproves it. The interval is widened by the tolerance, so that when it holds the truth the
+    search ends on two measured rates (a bound it never needed to probe stays unmeasured only
+    if the truth lies outside it)."""
+    low = _End(rate=best, measured=True) if best > 0 else None
+    high = None if ceiling is None else _End(rate=ceiling, measured=True)
+    if prior is None:
+        return low, high
+    guess_low = prior.low / (1 + tolerance)
+    guess_high = prior.high * (1 + tolerance)
+    if (ceiling is None or ceiling > guess_low) and (low is None or low.rate < guess_low):
+        low = _End(rate=guess_low, measured=False)
+    if best < guess_high and (high is None or high.rate > guess_high):
+        high = _End(rate=guess_high, measured=False)
+    return low, high
 
 
 def decide(
@@ -63,56 +115,51 @@ def decide(
     tolerance: float = 0.05,
     min_rate: float = 0.01,
     max_rate: float = 10_000.0,
+    prior: Prior | None = None,
 ) -> Decision:
     """What to do after `probes`.
 
     A failure caps the search: a rate above the lowest failing one that happened to pass (noise)
-    is not trusted, and the answer is the highest passing rate below it.
+    is not trusted, and the answer is the highest passing rate below it. With a `prior` the
+    first probe is the geometric centre of its (tolerance-widened) interval, then the search
+    bisects between measured ends and the interval's; a probe that disproves an interval end
+    drops it, and the search falls back to doubling or halving from the measured rates.
     """
     failing = [p.rate for p in probes if not p.meets(limits)]
     ceiling = min(failing) if failing else None
     passing = [p.rate for p in probes if p.meets(limits) and (ceiling is None or p.rate < ceiling)]
     best = max(passing) if passing else 0.0
-    if not probes:
+    if not probes and prior is None:
         return Decision(next_rate=start_rate, best_rate=0.0, lowest_failing=None, reason="start")
-    if ceiling is None:
+    low, high = _ends(best, ceiling, prior, tolerance)
+
+    def step(rate: float | None, reason: str) -> Decision:
+        if rate is not None:
+            rate = min(max(rate, min_rate), max_rate)
+        return Decision(next_rate=rate, best_rate=best, lowest_failing=ceiling, reason=reason)
+
+    if low is not None and high is not None:
+        if high.rate / low.rate - 1 > tolerance:
+            return step(
+                math.sqrt(low.rate * high.rate),
+                f"bisecting between {low.says('low')} and {high.says('high')}"
+                + (f"; {prior.source}" if prior is not None and not probes else ""),
+            )
+        if not low.measured:
+            return step(low.rate, "confirming the prediction's low end")
+        if not high.measured:
+            return step(high.rate, "confirming the prediction's high end")
+        return step(None, f"converged: within {100 * tolerance:g}% of the lowest failing rate")
+    if high is None:
         if best >= max_rate:
-            return Decision(
-                next_rate=None,
-                best_rate=best,
-                lowest_failing=None,
-                reason=f"meets the limits at the cap of {max_rate:g} requests/s",
-            )
-        return Decision(
-            next_rate=min(best * 2, max_rate),
-            best_rate=best,
-            lowest_failing=None,
-            reason="bracketing: every rate so far meets the limits, doubling",
+            return step(None, f"meets the limits at the cap of {max_rate:g} requests/s")
+        past = " (past the prediction's high end)" if prior is not None else ""
+        return step(
+            min(best * 2, max_rate),
+            f"bracketing: every rate so far meets the limits{past}, doubling",
         )
-    if best == 0.0:
-        if ceiling / 2 < min_rate:
-            return Decision(
-                next_rate=None,
-                best_rate=0.0,
-                lowest_failing=ceiling,
-                reason=f"misses the limits even at {ceiling:g} requests/s",
-            )
-        return Decision(
-            next_rate=ceiling / 2,
-            best_rate=0.0,
-            lowest_failing=ceiling,
-            reason="bracketing: no rate meets the limits yet, halving",
-        )
-    if ceiling / best - 1 <= tolerance:
-        return Decision(
-            next_rate=None,
-            best_rate=best,
-            lowest_failing=ceiling,
-            reason=f"converged: within {100 * tolerance:g}% of the lowest failing rate",
-        )
-    return Decision(
-        next_rate=math.sqrt(best * ceiling),
-        best_rate=best,
-        lowest_failing=ceiling,
-        reason="bisecting between the best passing and the lowest failing rate",
-    )
+    # No rate passed, and the prediction's low end (if any) failed.
+    if high.rate / 2 < min_rate:
+        return step(None, f"misses the limits even at {high.rate:g} requests/s")
+    below = " (below the prediction's low end)" if prior is not None else ""
+    return step(high.rate / 2, f"bracketing: no rate meets the limits yet{below}, halving")

@@ -107,8 +107,10 @@ class AdvisorGuide:
     ) -> Guidance:
         """Rates scale as 1 / k with the step cost (the load model's own calibration rule):
         k from the synchronous run's median ITL and TTFT against the load model's at the rate
-        it achieved. The centre takes the binding constraint's k, the interval both k's, each
-        widened by the held-out error of calibrated configurations."""
+        it achieved. The centre takes the binding constraint's k; the interval spans it and the
+        whole request's k (its latency, TTFT + (D - 1) x ITL: the rate a server keeps up with
+        scales with the work per request), each widened by the held-out error of calibrated
+        configurations."""
         qps, said = base.max_qps, base.source
         rate = sync.achieved_rps
         measured = {m: _median(sync, f"{m}_ms") for m in ("ttft", "itl")}
@@ -125,16 +127,17 @@ class AdvisorGuide:
         )
         question = LoadQuestion(percentile=50.0, arrivals=Arrivals.CONSTANT, target_qps=rate)
         (there,) = evaluate(advisor.predictor, [cell], [None], mode=Mode.ASYNC, question=question)
-        factors = _factors(measured, there)
+        factors = _factors(measured, there, request.decode_tokens)
         if not factors:
             return Guidance(prior=base, note=f"{said} (no predicted ITL to calibrate against)")
         key = "ttft" if binding == Binding.TTFT and "ttft" in factors else None
         k = factors[key] if key else factors.get("itl", next(iter(factors.values())))
+        spans = [k, factors.get("latency", k)]
         q_low, q_high = advisor.predictor.async_q_calibrated_
         centre = qps / k
-        low = min(qps / f for f in factors.values()) * math.exp(min(q_low, 0.0))
-        high = max(qps / f for f in factors.values()) * math.exp(max(q_high, 0.0))
-        ratios = ", ".join(f"{m.upper()} x{f:.3g}" for m, f in factors.items())
+        low = min(qps / f for f in spans) * math.exp(min(q_low, 0.0))
+        high = max(qps / f for f in spans) * math.exp(max(q_high, 0.0))
+        ratios = ", ".join(f"{m} x{f:.3g}" for m, f in factors.items())
         source = (
             f"{said}, calibrated on this cell's synchronous run ({ratios} the load model's "
             f"at {rate:.3g} requests/s) to {centre:.3g} [{low:.3g}, {high:.3g}]"
@@ -142,12 +145,21 @@ class AdvisorGuide:
         return Guidance(prior=Prior(max_qps=centre, low=low, high=high, source=source), note=source)
 
 
-def _factors(measured: dict[str, float | None], there: Option) -> dict[str, float]:
-    """measured / predicted, per figure both have."""
+def _factors(
+    measured: dict[str, float | None], there: Option, decode_tokens: int
+) -> dict[str, float]:
+    """measured / predicted, per figure both have; with both, also of the request's latency."""
     predicted = {"ttft": there.ttft_ms, "itl": there.itl_ms}
     out = {}
     for metric, value in measured.items():
         guess = predicted[metric]
         if value and guess and guess > 0 and math.isfinite(guess):
             out[metric] = value / guess
+    if len(out) == 2:
+        steps = decode_tokens - 1
+
+        def latency(figures: dict[str, float | None]) -> float:
+            return float(figures["ttft"] or 0) + steps * float(figures["itl"] or 0)
+
+        out["latency"] = latency(measured) / latency(predicted)
     return out

@@ -53,6 +53,9 @@ class SearchSettings(Frozen):
     tolerance: float = Field(default=0.05, gt=0, lt=1)
     max_runs: int = Field(default=12, gt=0, description="constant-rate runs at most")
     timeout_s: float = Field(default=900.0, gt=0, description="per GuideLLM run")
+    guided: bool = Field(
+        default=True, description="bracket from the advisor's prediction when there is a guide"
+    )
 
 
 class PerfResult(Frozen):
@@ -172,7 +175,7 @@ def profile_performance(
     start = 1.0 / latency if latency else 1.0
     guidance = (
         Guidance(prior=None, note="unguided")
-        if guide is None
+        if guide is None or not settings.guided
         else guide.guidance(target, workload, settings.limits, sync)
     )
     prior = guidance.prior

@@ -29,7 +29,7 @@ from profiler.commands import (
     build_quantize_command,
     build_vllm_command,
 )
-from profiler.perf import SearchSettings, Target, Workload, profile_performance
+from profiler.perf import Guide, SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
 from profiler.runner import (
     free_port,
@@ -161,8 +161,10 @@ class PlanRunner:
         ingest: Callable[[Any], None],
         say: Callable[[str], None],
         force: bool = False,
+        guide: Guide | None = None,
     ) -> None:
         self.plan = plan
+        self.guide = guide  # the rate search's prediction, re-fitted as cells write rows
         self.tools = Tools(**plan.tools)
         self.workloads = workloads(plan, resolve_use_case)
         self.task_sets = [
@@ -343,7 +345,7 @@ class PlanRunner:
                     for w in todo_perf:
                         t0 = time.monotonic()
                         result = profile_performance(
-                            self.tools, target, w, work, env, settings, self.ingest
+                            self.tools, target, w, work, env, settings, self.ingest, self.guide
                         )
                         steps.append(
                             f"{w.use_case or 'workload'}: {result.runs} GuideLLM runs, "

@@ -25,8 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advisor.vocabulary import Format
 from catalog.build import open_catalog
@@ -38,6 +37,8 @@ from profiler.perf import PerfResult, SearchSettings, Workload, profile_performa
 from profiler.ratesearch import Limits, Probe
 from profiler.runner import run_tool
 from profiler.session import ServeOptions, find_tools, serving, writer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny_model(tools: Path, into: Path) -> Path:
@@ -112,7 +113,7 @@ def main() -> None:
     parser.add_argument("--workload", action="append", help="PREFILLxDECODE (repeatable)")
     parser.add_argument("--ttft-ms", type=float, default=2000.0)
     parser.add_argument("--itl-ms", type=float, default=100.0)
-    parser.add_argument("--probe-seconds", type=float, default=4.0)
+    parser.add_argument("--probe-seconds", type=float, default=6.0)
     parser.add_argument("--tolerance", type=float, default=0.05)
     parser.add_argument("--sweep-size", type=int, default=6, help="0: no sweep run")
     parser.add_argument("--work", type=Path, help="where models, logs and reports go")
@@ -128,7 +129,7 @@ def main() -> None:
         limits=Limits(ttft_ms=args.ttft_ms, itl_ms=args.itl_ms),
         sync_requests=8,
         probe_seconds=args.probe_seconds,
-        probe_requests=2000,
+        probe_requests=400,
         tolerance=args.tolerance,
         max_runs=14,
     )

@@ -76,35 +76,57 @@ class Decision(Frozen):
 
 
 class _End(Frozen):
-    """One end of the bracket: a measured rate, or the prediction's interval end."""
+    """One end of the bracket: a measured rate, or a stand-in for one until a probe tests it."""
 
     rate: float
-    measured: bool
+    kind: str = Field(description="measured, predicted, throughput or synchronous")
+
+    @property
+    def measured(self) -> bool:
+        return self.kind == "measured"
 
     def says(self, side: str) -> str:
-        what = "passed" if side == "low" else "failed"
-        if self.measured:
-            return f"{self.rate:.4g} (measured, {what})"
-        return f"{self.rate:.4g} (predicted {side} end)"
+        return {
+            "measured": f"{self.rate:.4g} (measured, {'passed' if side == 'low' else 'failed'})",
+            "predicted": f"{self.rate:.4g} (predicted {side} end)",
+            "throughput": f"{self.rate:.4g} (the throughput a saturated probe achieved)",
+            "synchronous": f"{self.rate:.4g} (the synchronous run's rate)",
+        }[self.kind]
 
 
 def _ends(
-    best: float, ceiling: float | None, prior: Prior | None, tolerance: float
+    best: float,
+    ceiling: float | None,
+    prior: Prior | None,
+    tolerance: float,
+    throughput: float | None,
+    start_rate: float,
 ) -> tuple[_End | None, _End | None]:
-    """The bracket: measured ends, tightened by the prediction's interval where no probe
-    disproves it. The interval is widened by the tolerance, so that when it holds the truth the
-    search ends on two measured rates (a bound it never needed to probe stays unmeasured only
-    if the truth lies outside it)."""
-    low = _End(rate=best, measured=True) if best > 0 else None
-    high = None if ceiling is None else _End(rate=ceiling, measured=True)
+    """The bracket: measured ends, tightened by stand-ins where no probe disproves them.
+
+    The prediction's interval is widened by the tolerance, so that when it holds the truth the
+    search ends on two measured rates (an end it never needed to probe stays a stand-in only if
+    the truth lies outside it). A probe the server could not keep up with shows its throughput,
+    above any rate within limits: it disproves a prediction above it and stands in for the high
+    end. With the prediction's low end disproved, the synchronous run's rate stands in for the
+    low one (where the unguided search starts)."""
+    low = _End(rate=best, kind="measured") if best > 0 else None
+    high = None if ceiling is None else _End(rate=ceiling, kind="measured")
     if prior is None:
         return low, high
+    if throughput is not None:
+        cap = throughput * (1 + tolerance)
+        if best < cap and (high is None or high.rate > cap):
+            high = _End(rate=cap, kind="throughput")
     guess_low = prior.low / (1 + tolerance)
     guess_high = prior.high * (1 + tolerance)
-    if (ceiling is None or ceiling > guess_low) and (low is None or low.rate < guess_low):
-        low = _End(rate=guess_low, measured=False)
+    if high is not None and high.rate <= guess_low:
+        if low is None and start_rate < high.rate / (1 + tolerance):
+            low = _End(rate=start_rate, kind="synchronous")
+    elif low is None or low.rate < guess_low:
+        low = _End(rate=guess_low, kind="predicted")
     if best < guess_high and (high is None or high.rate > guess_high):
-        high = _End(rate=guess_high, measured=False)
+        high = _End(rate=guess_high, kind="predicted")
     return low, high
 
 
@@ -131,7 +153,13 @@ def decide(
     best = max(passing) if passing else 0.0
     if not probes and prior is None:
         return Decision(next_rate=start_rate, best_rate=0.0, lowest_failing=None, reason="start")
-    low, high = _ends(best, ceiling, prior, tolerance)
+    saturated = [
+        p.achieved_rps
+        for p in probes
+        if p.achieved_rps is not None and p.achieved_rps < limits.min_sustained * p.rate
+    ]
+    throughput = max(saturated) if saturated else None
+    low, high = _ends(best, ceiling, prior, tolerance, throughput, start_rate)
 
     def step(rate: float | None, reason: str) -> Decision:
         if rate is not None:
@@ -146,9 +174,9 @@ def decide(
                 + (f"; {prior.source}" if prior is not None and not probes else ""),
             )
         if not low.measured:
-            return step(low.rate, "confirming the prediction's low end")
+            return step(low.rate, f"confirming the low end {low.says('low')}")
         if not high.measured:
-            return step(high.rate, "confirming the prediction's high end")
+            return step(high.rate, f"confirming the high end {high.says('high')}")
         return step(None, f"converged: within {100 * tolerance:g}% of the lowest failing rate")
     if high is None:
         if best >= max_rate:

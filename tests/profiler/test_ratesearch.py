@@ -145,16 +145,40 @@ def test_guided_search_within_five_percent_in_four_runs_when_the_interval_holds(
     assert statistics.mean(exhaustive_runs) > statistics.mean(guided_runs) + 2
 
 
-@pytest.mark.parametrize("position", [-2.0, -0.5, 1.5, 3.0])
-def test_a_wrong_interval_falls_back_to_doubling_or_halving(position: float) -> None:
+@pytest.mark.parametrize("start", [0.5, 3.0, 9.0])
+@pytest.mark.parametrize("position", [-6.0, -2.0, -0.5, 1.5, 3.0, 8.0])
+def test_a_wrong_interval_falls_back(position: float, start: float) -> None:
+    """Truth outside the interval: the search bisects to the interval's end (4 runs), confirms
+    it (1), then doubles from it, or bisects down to the synchronous rate."""
     capacity = 10.0
-    best, reasons = guided(system(capacity), prior_around(capacity, 1.5, position), 0.5)
+    best, reasons = guided(system(capacity), prior_around(capacity, 1.5, position), start)
+    _, exhaustive = search(system(capacity), start)
     assert capacity * 0.95 <= best <= capacity
-    assert any(("doubling" in r or "halving" in r) for r in reasons)
-    # A miss costs the bisection down to the interval's end (4) and its confirmation (1), then
-    # doubling or halving as far as the truth is outside, and the bisection of the last step (4).
+    assert any(("doubling" in r or "synchronous" in r) for r in reasons)
     outside = (-position if position < 0 else position - 1) * math.log2(1.5)
-    assert len(reasons) <= 4 + 1 + math.ceil(outside) + 4
+    assert len(reasons) <= exhaustive + 5 + math.ceil(outside)
+
+
+def saturating(capacity: float, throughput: float):
+    """A fake server that also reports what it achieved: at most `throughput` requests/s."""
+    inner = system(capacity)
+
+    def probe(rate: float) -> Probe:
+        return inner(rate).model_copy(update={"achieved_rps": min(rate, throughput)})
+
+    return probe
+
+
+def test_a_saturated_probe_pulls_a_far_too_high_prediction_down() -> None:
+    """The CPU host under a GPU's prediction: 100x too high. The first probe's achieved
+    throughput stands in for the high end, so the search does not halve its way down."""
+    capacity = 3.0
+    probe = saturating(capacity, throughput=4.2)
+    best, reasons = guided(probe, prior_around(capacity * 100, 1.5, 0.5), 1.6)
+    _, exhaustive = search(probe, 1.6)
+    assert capacity * 0.95 <= best <= capacity
+    assert "saturated probe achieved" in reasons[1]
+    assert len(reasons) <= exhaustive + 1
 
 
 def test_each_probe_says_where_it_came_from() -> None:

@@ -204,6 +204,11 @@ def profile_performance(
                 itl_ms=_tail(point, "itl_ms", settings.limits.percentile),
                 error_rate=point.errored / total if total else 1.0,
                 achieved_rps=point.achieved_rps,
+                issued_rps=(
+                    (point.successful + point.incomplete) / point.duration_s
+                    if point.duration_s
+                    else None
+                ),
             )
         )
         decision = decide(probes, settings.limits, start, settings.tolerance, prior=prior)

@@ -37,18 +37,29 @@ class Probe(Frozen):
     ttft_ms: float | None = Field(description="TTFT at the chosen percentile")
     itl_ms: float | None = Field(description="ITL at the chosen percentile")
     error_rate: float = Field(default=0.0, ge=0, le=1, description="errored / total")
-    achieved_rps: float | None = Field(default=None, ge=0, description="requests/s achieved")
+    achieved_rps: float | None = Field(default=None, ge=0, description="requests/s completed")
+    issued_rps: float | None = Field(
+        default=None,
+        ge=0,
+        description="requests/s started (completed, or still in flight when the run ended)",
+    )
 
     def meets(self, limits: Limits) -> bool:
         if self.error_rate > limits.max_error_rate:
             return False
-        if self.achieved_rps is not None and self.achieved_rps < limits.min_sustained * self.rate:
+        if self.saturated(limits):
             return False  # the server could not keep up: queues grow without bound
         if limits.ttft_ms is not None and (self.ttft_ms is None or self.ttft_ms > limits.ttft_ms):
             return False
         return not (
             limits.itl_ms is not None and (self.itl_ms is None or self.itl_ms > limits.itl_ms)
         )
+
+    def saturated(self, limits: Limits) -> bool:
+        """Whether the server fell behind the asked rate. Requests still in flight when a short
+        run ends were kept up with: counted, they keep a low rate from failing on its tail."""
+        kept = self.issued_rps if self.issued_rps is not None else self.achieved_rps
+        return kept is not None and kept < limits.min_sustained * self.rate
 
 
 class Prior(Frozen):
@@ -154,9 +165,7 @@ def decide(
     if not probes and prior is None:
         return Decision(next_rate=start_rate, best_rate=0.0, lowest_failing=None, reason="start")
     saturated = [
-        p.achieved_rps
-        for p in probes
-        if p.achieved_rps is not None and p.achieved_rps < limits.min_sustained * p.rate
+        p.achieved_rps for p in probes if p.achieved_rps is not None and p.saturated(limits)
     ]
     throughput = max(saturated) if saturated else None
     low, high = _ends(best, ceiling, prior, tolerance, throughput, start_rate)

@@ -89,6 +89,13 @@ def test_a_rate_the_server_cannot_sustain_fails() -> None:
     assert Probe(rate=100, ttft_ms=10, itl_ms=10, achieved_rps=95).meets(LIMITS)
 
 
+def test_requests_in_flight_at_the_end_were_kept_up_with() -> None:
+    # 13 done and 2 in flight at the end of a 6 s run at 2.5 requests/s: not saturated.
+    probe = Probe(rate=2.5, ttft_ms=10, itl_ms=10, achieved_rps=13 / 6, issued_rps=15 / 6)
+    assert probe.meets(LIMITS)
+    assert not probe.model_copy(update={"issued_rps": 2.0}).meets(LIMITS)
+
+
 def test_errors_and_missing_figures_fail_a_probe() -> None:
     assert not Probe(rate=1, ttft_ms=10, itl_ms=10, error_rate=0.2).meets(LIMITS)
     assert not Probe(rate=1, ttft_ms=None, itl_ms=10).meets(LIMITS)

@@ -67,6 +67,7 @@ def sweep(tools, target, workload, work: Path, env, settings: SearchSettings, si
         output=work / "sweep.json",
         max_requests=settings.probe_requests,
         max_seconds=settings.probe_seconds,
+        labels={"model": target.model, "format": target.format.value, "gpu": target.gpu},
     )
     command = build_guidellm_command(tools, spec)
     command[command.index("kind=synchronous")] = (

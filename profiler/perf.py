@@ -156,6 +156,17 @@ def run_guidellm(
     return point
 
 
+def _kept_up_rps(point: LoadPoint, rate: float) -> float | None:
+    """Requests/s the server kept up with: those done, and those in flight when the run ended
+    up to what a steady server holds (Little's law: rate x mean latency). More in flight than
+    that is a backlog: the server fell behind."""
+    latency = point.stats.get("latency_s")
+    if not point.duration_s or latency is None or latency.mean is None:
+        return None
+    in_flight = min(point.incomplete, rate * latency.mean)
+    return (point.successful + in_flight) / point.duration_s
+
+
 def profile_performance(
     tools: Tools,
     target: Target,
@@ -204,11 +215,7 @@ def profile_performance(
                 itl_ms=_tail(point, "itl_ms", settings.limits.percentile),
                 error_rate=point.errored / total if total else 1.0,
                 achieved_rps=point.achieved_rps,
-                issued_rps=(
-                    (point.successful + point.incomplete) / point.duration_s
-                    if point.duration_s
-                    else None
-                ),
+                issued_rps=_kept_up_rps(point, rate),
             )
         )
         decision = decide(probes, settings.limits, start, settings.tolerance, prior=prior)

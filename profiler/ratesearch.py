@@ -41,7 +41,8 @@ class Probe(Frozen):
     issued_rps: float | None = Field(
         default=None,
         ge=0,
-        description="requests/s started (completed, or still in flight when the run ended)",
+        description="requests/s kept up with (done, or in flight at the end within a steady "
+        "server's share)",
     )
 
     def meets(self, limits: Limits) -> bool:
@@ -56,8 +57,9 @@ class Probe(Frozen):
         )
 
     def saturated(self, limits: Limits) -> bool:
-        """Whether the server fell behind the asked rate. Requests still in flight when a short
-        run ends were kept up with: counted, they keep a low rate from failing on its tail."""
+        """Whether the server fell behind the asked rate. Requests in flight when a short run
+        ends, as many as a steady server holds, were kept up with: counted, they keep a low
+        rate from failing on its last requests."""
         kept = self.issued_rps if self.issued_rps is not None else self.achieved_rps
         return kept is not None and kept < limits.min_sustained * self.rate
 

@@ -107,6 +107,25 @@ def test_unguided_searches_start_from_the_sync_rate(
     assert abs(unguided.max_qps / guided.max_qps - 1) <= 0.05
 
 
+def test_a_backlog_at_the_end_of_a_run_is_saturation() -> None:
+    def run(successful: int, incomplete: int) -> LoadPoint:
+        latency = Distribution(mean=0.8, p50=0.8, p99=0.8, count=successful)
+        return point(None).model_copy(
+            update={
+                "successful": successful,
+                "incomplete": incomplete,
+                "duration_s": 6.0,
+                "stats": {"latency_s": latency},
+            }
+        )
+
+    # 2.5 requests/s for 6 s: 13 done, 2 in flight (a steady server holds 2.5 x 0.8 = 2).
+    assert perf._kept_up_rps(run(13, 2), 2.5) == pytest.approx(15 / 6)
+    # 29 requests/s: 118 done, 57 in flight, where a steady server holds 23: a backlog.
+    kept = perf._kept_up_rps(run(118, 57), 29.0)
+    assert kept == pytest.approx((118 + 29 * 0.8) / 6) and kept < 0.9 * 29
+
+
 def test_guided_false_ignores_the_guide(tmp_path: Path, rates: list[float | None]) -> None:
     guide = FixedGuide(Prior(max_qps=7.0, low=6.0, high=8.5, source="x"))
     result = search(tmp_path, guide, guided=False)

@@ -9,7 +9,7 @@ import json
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import Field
 
@@ -18,7 +18,7 @@ from catalog.importers import guidellm
 from catalog.importers.common import ImportOptions
 from catalog.records import AsyncRow, Batch, LoadPoint, RunRecord, SourceRecord
 from profiler.commands import LoadSpec, Tools, build_guidellm_command
-from profiler.ratesearch import Decision, Limits, Probe, decide
+from profiler.ratesearch import Decision, Limits, Prior, Probe, decide
 from profiler.runner import ToolError, fresh_dir, run_tool
 
 GUIDELLM_HINT = "install the profiler's tools: bash scripts/install-profiler-tools.sh"
@@ -53,6 +53,9 @@ class SearchSettings(Frozen):
     tolerance: float = Field(default=0.05, gt=0, lt=1)
     max_runs: int = Field(default=12, gt=0, description="constant-rate runs at most")
     timeout_s: float = Field(default=900.0, gt=0, description="per GuideLLM run")
+    guided: bool = Field(
+        default=True, description="bracket from the advisor's prediction when there is a guide"
+    )
 
 
 class PerfResult(Frozen):
@@ -61,6 +64,28 @@ class PerfResult(Frozen):
     runs: int = Field(description="GuideLLM runs, synchronous one included")
     probes: list[Probe]
     decision: str
+    prior: Prior | None = Field(default=None, description="the prediction the search started from")
+    guidance: str = Field(default="unguided", description="where the first bracket came from")
+    reasons: list[str] = Field(default_factory=list, description="why each probe's rate")
+
+
+class Guidance(Frozen):
+    """What a guide says before the first constant-rate run."""
+
+    prior: Prior | None = Field(description="the predicted max QPS and interval; None: unguided")
+    note: str = Field(description="where the prediction came from, or why there is none")
+
+
+class Guide(Protocol):
+    """Predicts a cell's max QPS at the search's limits (profiler.guide.AdvisorGuide)."""
+
+    def guidance(
+        self, target: Target, workload: Workload, limits: Limits, sync: LoadPoint | None
+    ) -> Guidance: ...
+
+    def frozen(self) -> Guide:
+        """A copy that can travel to another process: the current fit, no catalog."""
+        ...
 
 
 def _labels(target: Target, workload: Workload) -> dict[str, str]:
@@ -135,6 +160,17 @@ def run_guidellm(
     return point
 
 
+def _kept_up_rps(point: LoadPoint, rate: float) -> float | None:
+    """Requests/s the server kept up with: those done, and those in flight when the run ended
+    up to what a steady server holds (Little's law: rate x mean latency). More in flight than
+    that is a backlog: the server fell behind."""
+    latency = point.stats.get("latency_s")
+    if not point.duration_s or latency is None or latency.mean is None:
+        return None
+    in_flight = min(point.incomplete, rate * latency.mean)
+    return (point.successful + in_flight) / point.duration_s
+
+
 def profile_performance(
     tools: Tools,
     target: Target,
@@ -143,17 +179,27 @@ def profile_performance(
     env: dict[str, str],
     settings: SearchSettings,
     ingest: Ingest,
+    guide: Guide | None = None,
 ) -> PerfResult:
-    """The synchronous run, then the rate search; the found rate is written as an async row."""
+    """The synchronous run, then the rate search (bracketed by the guide's prediction, when
+    there is a guide); the found rate is written as an async row."""
     work.mkdir(parents=True, exist_ok=True)
     tag = workload.use_case or f"{workload.prefill_tokens}x{workload.decode_tokens}"
     sync = run_guidellm(tools, target, workload, work, f"{tag}-sync", env, settings, ingest, None)
     latency = sync.stats["latency_s"].mean if "latency_s" in sync.stats else None
     start = 1.0 / latency if latency else 1.0
+    guidance = (
+        Guidance(prior=None, note="unguided")
+        if guide is None or not settings.guided
+        else guide.guidance(target, workload, settings.limits, sync)
+    )
+    prior = guidance.prior
     probes: list[Probe] = []
-    decision: Decision = decide(probes, settings.limits, start, settings.tolerance)
+    reasons: list[str] = []
+    decision: Decision = decide(probes, settings.limits, start, settings.tolerance, prior=prior)
     while decision.next_rate is not None and len(probes) < settings.max_runs:
         rate = decision.next_rate
+        reasons.append(f"{rate:.4g} requests/s: {decision.reason}")
         point = run_guidellm(
             tools,
             target,
@@ -173,15 +219,19 @@ def profile_performance(
                 itl_ms=_tail(point, "itl_ms", settings.limits.percentile),
                 error_rate=point.errored / total if total else 1.0,
                 achieved_rps=point.achieved_rps,
+                issued_rps=_kept_up_rps(point, rate),
             )
         )
-        decision = decide(probes, settings.limits, start, settings.tolerance)
+        decision = decide(probes, settings.limits, start, settings.tolerance, prior=prior)
     result = PerfResult(
         sync_latency_s=latency,
         max_qps=decision.best_rate,
         runs=1 + len(probes),
         probes=probes,
         decision=decision.reason,
+        prior=prior,
+        guidance=guidance.note,
+        reasons=reasons,
     )
     if decision.best_rate > 0:
         ingest(_search_batch(target, workload, settings, result))

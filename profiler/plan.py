@@ -32,7 +32,7 @@ from profiler.commands import (
     build_quantize_command,
     build_vllm_command,
 )
-from profiler.perf import SearchSettings, Target, Workload, profile_performance
+from profiler.perf import Guide, SearchSettings, Target, Workload, profile_performance
 from profiler.ratesearch import Limits
 from profiler.runner import (
     GROUPS_FILE_ENV,
@@ -178,8 +178,10 @@ class PlanRunner:
         ingest: Callable[[Any], None],
         say: Callable[[str], None],
         force: bool = False,
+        guide: Guide | None = None,
     ) -> None:
         self.plan = plan
+        self.guide = guide  # the rate search's prediction, re-fitted as cells write rows
         self.tools = Tools(**plan.tools)
         self.workloads = workloads(plan, resolve_use_case)
         self.task_sets = [
@@ -347,6 +349,8 @@ class PlanRunner:
         """A copy that can travel to another process: no catalog, no terminal."""
         clone = copy.copy(self)
         clone.done, clone.ingest, clone.say = _never_done, _discard, _quiet
+        # The guide reads the driver's catalog: a worker gets its fit as it is now, frozen.
+        clone.guide = None if self.guide is None else self.guide.frozen()
         return clone
 
     def groups_file(self, cell: Cell) -> Path:
@@ -422,7 +426,7 @@ class PlanRunner:
                     for w in todo_perf:
                         t0 = time.monotonic()
                         result = profile_performance(
-                            self.tools, target, w, work, env, settings, ingest
+                            self.tools, target, w, work, env, settings, ingest, self.guide
                         )
                         steps.append(
                             f"{w.use_case or 'workload'}: {result.runs} GuideLLM runs, "

@@ -26,6 +26,7 @@ from profiler.commands import (
     build_quantize_command,
     build_vllm_command,
 )
+from profiler.guide import AdvisorGuide
 from profiler.perf import Ingest, PerfResult, SearchSettings, Target, Workload, profile_performance
 from profiler.plan import VLLM_HINT, Cell, Plan, PlanRunner
 from profiler.runner import (
@@ -178,10 +179,18 @@ def measure_performance(
 ) -> list[tuple[Workload, PerfResult]]:
     """Serve once, then the synchronous run and the rate search per workload, into the catalog."""
     results = []
+    guide = AdvisorGuide.over(con)
     with serving(tools, options) as server:
         for workload in workloads:
             result = profile_performance(
-                tools, server.target, workload, server.work, server.env, settings, writer(con)
+                tools,
+                server.target,
+                workload,
+                server.work,
+                server.env,
+                settings,
+                guide.writing(writer(con)),
+                guide,
             )
             results.append((workload, result))
     return results
@@ -219,6 +228,13 @@ def plan_runner(
             tasks,
         )
 
-    return PlanRunner(
-        plan, lambda name: use_case_tokens(cases, name), done, writer(con), say, force=force
+    guide = AdvisorGuide.over(con)  # re-fitted in process after each write: later cells see
+    return PlanRunner(  # the rows of earlier ones
+        plan,
+        lambda name: use_case_tokens(cases, name),
+        done,
+        guide.writing(writer(con)),
+        say,
+        force=force,
+        guide=guide,
     )

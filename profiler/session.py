@@ -228,12 +228,15 @@ def plan_runner(
             tasks,
         )
 
+    write = writer(con)
+    if not plan.search.get("guided", True):
+        return PlanRunner(plan, lambda name: use_case_tokens(cases, name), done, write, say, force)
     guide = AdvisorGuide.over(con)  # re-fitted in process after each write: later cells see
     return PlanRunner(  # the rows of earlier ones
         plan,
         lambda name: use_case_tokens(cases, name),
         done,
-        guide.writing(writer(con)),
+        guide.writing(write),
         say,
         force=force,
         guide=guide,

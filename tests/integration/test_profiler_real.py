@@ -277,6 +277,7 @@ def test_a_plan_on_a_local_ray_cluster_fills_the_catalog_as_the_sequential_run(
                         "probe_requests": 30,
                         "tolerance": 0.5,
                         "max_runs": 1,
+                        "guided": False,  # the same first rate in both runs
                     },
                     "ready_timeout_s": 400,
                     "work_dir": str(tmp_path / mode),

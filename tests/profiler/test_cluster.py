@@ -166,7 +166,15 @@ def write_plan(path: Path, fakes: Fakes, work: Path, gpu_counts: Any, formats: A
         "gpu_counts": gpu_counts,
         "use_cases": [{"prefill_tokens": 128, "decode_tokens": 16}],
         "limits": {"ttft_ms": 100000, "itl_ms": 100000},
-        "search": {"sync_requests": 2, "probe_seconds": 1, "probe_requests": 2, "max_runs": 1},
+        # Unguided: a guided first probe depends on the fit, which the sequential run renews
+        # after each cell and Ray cells take as it was when the plan started.
+        "search": {
+            "sync_requests": 2,
+            "probe_seconds": 1,
+            "probe_requests": 2,
+            "max_runs": 1,
+            "guided": False,
+        },
         "calibration": str(ROOT / "tests/fixtures/tools/calibration.jsonl"),
         "tools": fakes.tools,
         "ready_timeout_s": 60,

@@ -103,3 +103,18 @@ def test_a_write_makes_the_next_question_refit(snapshot) -> None:  # type: ignor
     guide.writing(written.append)(Batch.model_construct(runs=[]))
     guide.guidance(TARGET, WORKLOAD, LIMITS, None)
     assert guide.fits == 2 and len(written) == 1
+
+
+def test_a_frozen_guide_travels_to_another_process_and_answers_as_the_original(
+    guide: AdvisorGuide,
+) -> None:
+    """A Ray cell gets the driver's fit frozen: picklable (no catalog connection), the same
+    guidance, and no re-fit of its own."""
+    import pickle
+
+    travelled = pickle.loads(pickle.dumps(guide.frozen()))
+    here = guide.guidance(TARGET, WORKLOAD, LIMITS, sync_run(80.0, 30.0))
+    there = travelled.guidance(TARGET, WORKLOAD, LIMITS, sync_run(80.0, 30.0))
+    assert there == here
+    assert there.prior is not None
+    assert travelled.fits == 0

@@ -339,12 +339,15 @@ def recommend(options: list[Option], targets: Targets) -> Result:
     feasible.sort(key=lambda o: (_cost(o, targets), o.gpu_count, o.gpu, o.format.value))
     winner = feasible[0] if feasible else None
     winner_cost = _cost(winner, targets) if winner else math.inf
-    out = []
+    out: list[Rejected] = []
+    unpriced_only: set[int] = set()  # meet every target but have no price: the nearest of all
     for option, missed in sorted(
         rejected,
         key=lambda r: (_least_cost(r[0], targets), r[0].gpu_count, r[0].gpu, r[0].format.value),
     ):
         worst = missed[0]
+        if [v.reason for v in missed] == ["no_price"]:
+            unpriced_only.add(len(out))
         out.append(
             Rejected(
                 **option.model_dump(),
@@ -357,8 +360,12 @@ def recommend(options: list[Option], targets: Targets) -> Result:
     misses: list[Rejected] = []
     if winner is None:
         # Always some: the nearest by how much they miss, cheapest first among equals.
-        misses = sorted(out, key=lambda r: (*_nearness(r), _least_cost(r, targets)))
-        misses = misses[:CLOSEST_MISSES]
+        # Those that miss only a price first: they would be the answer once priced.
+        def nearest(i: int) -> tuple[bool, bool, bool, float, float]:
+            return i not in unpriced_only, *_nearness(out[i]), _least_cost(out[i], targets)
+
+        order = sorted(range(len(out)), key=nearest)
+        misses = [out[i] for i in order[:CLOSEST_MISSES]]
     return Result(
         recommendation=winner, alternatives=feasible[1:], rejected=out, closest_misses=misses
     )

@@ -29,7 +29,11 @@ def print_ruled_out(console: Console, advice: Any, hints: Mapping[str, str]) -> 
         shown = [r for r in advice.rejected if r.cheaper_than_recommendation]
         title = "Cheaper options ruled out"
     else:
-        shown, title = list(advice.closest_misses), "Closest misses"
+        # Those only a price keeps out are the "Not priced" table's: not listed twice.
+        shown = [r for r in advice.closest_misses if r.reason != "no_price"]
+        title = "Closest misses"
+        if len(shown) < len(advice.closest_misses):
+            return
     if not shown:
         if advice.recommendation is not None:
             console.print("[dim]No cheaper option was ruled out by the targets.[/]")

@@ -147,3 +147,26 @@ def test_closest_misses_when_only_blocked_or_unmeasurable_options_miss() -> None
         ("l4", "throughput"),
         ("a10g", "memory"),
     ]
+
+
+def test_an_option_only_a_price_keeps_out_is_the_nearest_miss() -> None:
+    """It would be the answer once priced: before those that miss a limit by a little."""
+    near = Option(
+        format=Format.INT8, gpu="a100", gpu_count=1, ttft_ms=1010, max_qps=3.0, usd_per_query=0.1
+    )
+    unpriced = Option(
+        format=Format.INT4,
+        gpu="l40s",
+        gpu_count=1,
+        ttft_ms=500,
+        max_qps=2.0,
+        blocked=Violation(reason="no_price", detail="not priced"),
+    )
+    result = recommend(
+        [near, unpriced], Targets(mode=Mode.ASYNC, ttft_ms=1000, suite="leaderboard_v1")
+    )
+    assert result.recommendation is None
+    assert [(m.gpu, m.reason) for m in result.closest_misses] == [
+        ("l40s", "no_price"),
+        ("a100", "ttft"),
+    ]

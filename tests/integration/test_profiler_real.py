@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -322,6 +323,8 @@ def _without_search(rows: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 COUNTED = {"successful", "errored", "incomplete", "count", "total"}
+# The rate search's words quote the rates it measured and chose ("4.09 requests/s: start").
+WORDED = {"reasons", "decision", "guidance"}
 
 
 def _identity(value: object) -> object:
@@ -330,13 +333,20 @@ def _identity(value: object) -> object:
     versions, token counts, strategies) must be equal."""
     if isinstance(value, dict):
         return {
-            k: _identity(v)
+            k: _words(v) if k in WORDED else _identity(v)
             for k, v in value.items()
             if not isinstance(v, float) and v is not None and k not in COUNTED
         }
     if isinstance(value, list):
         return [_identity(v) for v in value if not isinstance(v, float)]
     return value
+
+
+def _words(value: object) -> object:
+    """The search's words with their measured numbers taken out."""
+    if isinstance(value, list):
+        return [_words(v) for v in value]
+    return re.sub(r"\d[\d,.]*", "#", value) if isinstance(value, str) else value
 
 
 def _shape(rows: dict[str, list[str]]) -> dict[str, list[str]]:

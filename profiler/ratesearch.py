@@ -92,7 +92,7 @@ class _End(Frozen):
     """One end of the bracket: a measured rate, or a stand-in for one until a probe tests it."""
 
     rate: float
-    kind: str = Field(description="measured, predicted, throughput or synchronous")
+    kind: str = Field(description="measured, predicted, throughput, doubled or synchronous")
 
     @property
     def measured(self) -> bool:
@@ -104,6 +104,7 @@ class _End(Frozen):
             "predicted": f"{self.rate:.4g} (predicted {side} end)",
             "throughput": f"{self.rate:.4g} (the throughput a saturated probe achieved)",
             "synchronous": f"{self.rate:.4g} (the synchronous run's rate)",
+            "doubled": f"{self.rate:.4g} (twice the best passing rate)",
         }[self.kind]
 
 
@@ -127,12 +128,19 @@ def _ends(
     high = None if ceiling is None else _End(rate=ceiling, kind="measured")
     if prior is None:
         return low, high
+    guess_low = prior.low / (1 + tolerance)
+    guess_high = prior.high * (1 + tolerance)
     if throughput is not None:
         cap = throughput * (1 + tolerance)
         if best < cap and (high is None or high.rate > cap):
             high = _End(rate=cap, kind="throughput")
-    guess_low = prior.low / (1 + tolerance)
-    guess_high = prior.high * (1 + tolerance)
+        elif high is None or high.rate > 2 * best:
+            # A rate above the saturated throughput passed (a short probe's noise): bracket
+            # from it by doubling, as the unguided search does.
+            high = _End(rate=2 * best, kind="doubled")
+        # The throughput disproves a prediction above it, for good: it never comes back.
+        guess_high = min(guess_high, cap)
+        guess_low = min(guess_low, cap)
     if high is not None and high.rate <= guess_low:
         if low is None and start_rate < high.rate / (1 + tolerance):
             low = _End(rate=start_rate, kind="synchronous")

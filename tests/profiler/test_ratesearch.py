@@ -216,3 +216,25 @@ def test_guided_search_never_reports_a_failing_rate(
 def test_an_interval_must_hold_its_point() -> None:
     with pytest.raises(ValueError, match="must hold"):
         Prior(max_qps=5, low=6, high=9, source="test")
+
+
+def test_a_saturated_probe_disproves_the_prediction_above_it_for_good() -> None:
+    """The CPU tier's case: a prediction 1,000x too high, short probes whose achieved rate is
+    noisy (a rate above the saturated throughput passes). The search never goes back up to the
+    prediction: it brackets from the measured rates, by doubling."""
+    limits = Limits(ttft_ms=2000, itl_ms=100)
+    prior = Prior(max_qps=1500, low=1100, high=2000, source="a GPU's prediction")
+
+    def server(rate: float) -> Probe:
+        if rate > 2.0:  # saturated: achieves 1.33/s whatever it is offered
+            return Probe(rate=rate, ttft_ms=1200, itl_ms=80, achieved_rps=1.33)
+        return Probe(rate=rate, ttft_ms=100, itl_ms=12, achieved_rps=rate)
+
+    probes: list[Probe] = []
+    decision = decide(probes, limits, 0.83, 0.25, prior=prior)
+    while decision.next_rate is not None and len(probes) < 10:
+        probes.append(server(decision.next_rate))
+        decision = decide(probes, limits, 0.83, 0.25, prior=prior)
+    assert all(p.rate < 5 for p in probes[1:]), [p.rate for p in probes]
+    assert decision.reason.startswith("converged")
+    assert 2.0 / 1.25 <= decision.best_rate <= 2.0

@@ -190,5 +190,6 @@ def test_no_feasible_option_is_over_a_limit(fitted: Advisor, ask: dict[str, obje
                 assert option[key] is not None and option[key] <= limit * (1 + 1e-9), (key, option)
         if ask["mode"] == "async" and ask["qps"] is not None:
             total = option["operating_qps"] * option["deployments"]
-            assert total == pytest.approx(ask["qps"], rel=1e-9)
+            # The recommendation is the JSON document's: six significant digits.
+            assert total == pytest.approx(ask["qps"], rel=1e-5)
             assert option["operating_qps"] <= option["max_qps"] * (1 + 1e-9)

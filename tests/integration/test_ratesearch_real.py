@@ -55,10 +55,12 @@ def test_guided_search_converges_and_reports_runs_and_error(
     settings = SearchSettings(
         limits=Limits(ttft_ms=2000, itl_ms=100),
         sync_requests=4,
-        probe_seconds=3,
+        # 5-s probes: in 3 s a tiny CPU server completes a handful of requests, and the
+        # achieved rate (completed / seconds) is too coarse to tell a pass from saturation.
+        probe_seconds=5,
         probe_requests=200,
-        tolerance=0.25,
-        max_runs=8,
+        tolerance=0.5,
+        max_runs=10,
     )
     options = ServeOptions(
         checkpoint=str(model),
@@ -92,4 +94,4 @@ def test_guided_search_converges_and_reports_runs_and_error(
         f"runs, {exhaustive.max_qps:.3g} QPS; error {100 * error:.0f}%"
     )
     assert guided.runs == 1 + len(guided.reasons) and len(guided.reasons) >= 2
-    assert error < 1.0  # the same server, both to 25%: the same order, whatever the noise
+    assert error < 1.0  # the same server, both to 50%: the same order, whatever the noise

@@ -4,6 +4,7 @@ the API serves."""
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Response, get, post
@@ -71,6 +72,18 @@ def coverage_rows(snapshot: Snapshot, measured: list[Any]) -> dict[str, Any]:
     return {"gpus": [g.gpu for g in snapshot.gpus], "rows": rows}
 
 
+# A chart route: an advice document in (validated on demand), SVG out.
+chart = partial(
+    post,
+    media_type=SVG,
+    status_code=200,
+    sync_to_thread=True,
+    tags=["charts"],
+    dto=DeferredDTO[AdviceResponse],
+    return_dto=None,
+)
+
+
 class PagesController(Controller):
     """The HTML pages and static files stay on the loop (packaged text); charts and catalog
     reads run in threads."""
@@ -94,43 +107,19 @@ class PagesController(Controller):
             asset(name), media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"}
         )
 
-    @post(
-        "/v1/charts/advice.svg",
-        media_type=SVG,
-        status_code=200,
-        sync_to_thread=True,
-        tags=["charts"],
-        dto=DeferredDTO[AdviceResponse],
-        return_dto=None,
-    )
+    @chart("/v1/charts/advice.svg")
     def advice_svg(self, data: JSONBody[Deferred[AdviceResponse]]) -> str:
         """Every candidate of an advice document: cost per query against latency or max QPS."""
         document = data.parse().model_dump(mode="json")
         return to_svg(advice_chart(document), "advice-chart-svg")
 
-    @post(
-        "/v1/charts/recovery.svg",
-        media_type=SVG,
-        status_code=200,
-        sync_to_thread=True,
-        tags=["charts"],
-        dto=DeferredDTO[AdviceResponse],
-        return_dto=None,
-    )
+    @chart("/v1/charts/recovery.svg")
     def recovery_svg(self, data: JSONBody[Deferred[AdviceResponse]]) -> str:
         """Accuracy recovery per format of an advice document, with intervals and the floor."""
         document = data.parse().model_dump(mode="json")
         return to_svg(recovery_chart(document), "recovery-chart-svg")
 
-    @post(
-        "/v1/charts/limits.svg",
-        media_type=SVG,
-        status_code=200,
-        sync_to_thread=True,
-        tags=["charts"],
-        dto=DeferredDTO[AdviceResponse],
-        return_dto=None,
-    )
+    @chart("/v1/charts/limits.svg")
     def limits_svg(self, data: JSONBody[Deferred[AdviceResponse]]) -> str:
         """Async advice: each option's TTFT and ITL at its operating point against the limits,
         the feasible region shaded."""

@@ -33,6 +33,7 @@ from profiler.runner import GROUPS_FILE_ENV, record_group, stop_recorded_groups
 from profiler.session import plan_runner
 from tests.conftest import fixture
 from tests.profiler.catalog_contents import contents
+from tests.profiler.fake_server import SERVE_MODELS
 
 # Ray reads this when imported: a single-node cluster, every port on 127.0.0.1.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
@@ -42,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 REPORT = fixture("guidellm", "guidellm-0.8.1-concurrent-labels.json")
 MODEL = "llama-3.1-8b-instruct"
 
-FAKE_VLLM = """
+FAKE_VLLM = (
+    """
 import http.server, json, os, pathlib, sys, time
 if sys.argv[1] == "-c":
     print("0.0.1-fake")
@@ -55,14 +57,9 @@ record = {"pid": os.getpid(), "worker": os.getppid(), "model": arg("--served-mod
 records = pathlib.Path(__file__).parent / "records"
 (records / f"vllm-{os.getpid()}.json").write_text(json.dumps(record))
 
-class Models(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.end_headers()
-        self.wfile.write(b'{"data": []}')
-
-http.server.HTTPServer(("127.0.0.1", port), Models).serve_forever()
 """
+    + SERVE_MODELS
+)
 # behaviour.json: "report" to copy (labelled as the command says), "sleep_s" per run, and
 # "hang": {"gpu_count": N, "times": K} hangs the first K runs of that cell (a marker per hang).
 FAKE_GUIDELLM = """

@@ -25,12 +25,14 @@ from profiler.session import (
     serving,
     workloads_for,
 )
+from tests.profiler.fake_server import SERVE_MODELS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CASES = {"rag": (1024, 128), "code_fixing": (1024, 1024)}
 
 # Answers the version probe (`python -c ...`), else serves /v1/models on the --port it is given.
-FAKE_VLLM = """
+FAKE_VLLM = (
+    """
 import http.server, sys
 if sys.argv[1] == "-c":
     print("0.0.1-fake")
@@ -38,14 +40,9 @@ if sys.argv[1] == "-c":
 port = int(sys.argv[sys.argv.index("--port") + 1])
 print("serving", " ".join(sys.argv[1:]), flush=True)
 
-class Models(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.end_headers()
-        self.wfile.write(b'{"data": []}')
-
-http.server.HTTPServer(("127.0.0.1", port), Models).serve_forever()
 """
+    + SERVE_MODELS
+)
 # Writes the checkpoint folder it is asked for, like the quantize script does.
 FAKE_LLMCOMPRESSOR = """
 import pathlib, sys

@@ -22,13 +22,15 @@ from profiler.commands import Tools
 from profiler.perf import SearchSettings, Target, Workload, run_guidellm
 from profiler.runner import ToolError, run_tool
 from tests.conftest import fixture
+from tests.profiler.fake_server import SERVE_MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORT = fixture("guidellm", "guidellm-0.8.1-concurrent-labels.json")
 
 # vLLM: answers the version probe, else starts an "engine core" that ignores SIGTERM (as a
 # busy worker may) and serves /v1/models on its --port. Every pid goes into $FAKE_PIDS.
-FAKE_VLLM = """
+FAKE_VLLM = (
+    """
 import http.server, os, pathlib, signal, subprocess, sys
 if sys.argv[1] == "-c":
     print("0.0.1-fake")
@@ -40,14 +42,9 @@ engine = subprocess.Popen([sys.executable, "-c",
 (pids / "vllm-engine").write_text(str(engine.pid))
 port = int(sys.argv[sys.argv.index("--port") + 1])
 
-class Models(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.end_headers()
-        self.wfile.write(b'{"data": []}')
-
-http.server.HTTPServer(("127.0.0.1", port), Models).serve_forever()
 """
+    + SERVE_MODELS
+)
 # GuideLLM: $FAKE_GUIDELLM says what it does. "hang": a run that never ends, with a worker;
 # "silent": exit 0 writing nothing; "report": copy $FAKE_REPORT to the path it is given.
 FAKE_GUIDELLM = """
